@@ -1,1 +1,16 @@
+//! API types of Capstan: the official Kubernetes types (re-exported `k8s-openapi`) and the
+//! resource registry — the one table that says which resources exist, how they are named on the
+//! wire and which subresources they have. Nothing here does I/O.
 
+pub use k8s_openapi;
+pub use schemars;
+
+pub mod registry;
+
+pub use registry::{ResourceInfo, Subresource, registry};
+
+/// The Kubernetes minor version whose API this server speaks (k8s-openapi feature `v1_33`).
+/// kubectl's dispatcher picks its binary from it.
+pub const KUBERNETES_MAJOR: &str = "1";
+pub const KUBERNETES_MINOR: &str = "33";
+pub const KUBERNETES_GIT_VERSION: &str = "v1.33.0-capstan";

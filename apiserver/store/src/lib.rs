@@ -14,7 +14,12 @@ use futures::Stream;
 
 pub mod compaction;
 pub mod etcd;
+mod keys;
 pub mod sqlite;
+pub mod testing;
+
+pub use etcd::EtcdStore;
+pub use sqlite::SqliteStore;
 
 /// One stored object at one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,880 @@
+//! The generic REST storage: create, get, list, update and delete for every resource, over the
+//! `Store` and the watch cache. Objects are handled as JSON; per-kind behaviour comes from
+//! `strategy`, `defaults` and `validation`. A write either fully happens or not at all: every
+//! check runs before the single store operation, and the store's compare-and-swap decides races.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use capstan_api_types::ResourceInfo;
+use capstan_store::{KeyValue, Store, StoreError};
+
+use crate::error::{ApiError, ApiResult, StatusCause, Target};
+use crate::schemas::Schemas;
+use crate::object::{self, meta_mut};
+use crate::request::FieldValidation;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::watch_cache::{CachedObject, WatchCache};
+use crate::{allocator, defaults, strategy, validation};
+
+/// How often an update retries after losing a compare-and-swap race it did not ask for.
+const UPDATE_RETRIES: usize = 16;
+
+pub struct Api {
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<WatchCache>,
+    pub schemas: Arc<Schemas>,
+}
+
+/// Options every write carries.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub field_manager: String,
+    pub field_validation: FieldValidation,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            dry_run: false,
+            field_manager: "capstan".into(),
+            field_validation: FieldValidation::Warn,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteResult {
+    pub object: Value,
+    pub created: bool,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+    pub limit: usize,
+    pub continue_token: Option<String>,
+    pub resource_version: Option<String>,
+    pub resource_version_match: Option<String>,
+}
+
+pub struct ListResult {
+    pub items: Vec<Bytes>,
+    pub revision: i64,
+    pub continue_token: Option<String>,
+}
+
+/// Options of a delete (`DeleteOptions`).
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub grace_period_seconds: Option<i64>,
+    pub precondition_uid: Option<String>,
+    pub precondition_rv: Option<String>,
+    pub propagation_policy: Option<String>,
+    pub dry_run: bool,
+}
+
+impl DeleteOptions {
+    pub fn from_body(body: &Value) -> ApiResult<Self> {
+        let policy = match body.get("propagationPolicy").and_then(Value::as_str) {
+            None => None,
+            Some(p @ ("Orphan" | "Background" | "Foreground")) => Some(p.to_string()),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "propagationPolicy {other:?} is invalid: must be Orphan, Background or Foreground"
+                )));
+            }
+        };
+        let policy = policy.or_else(|| match body.get("orphanDependents").and_then(Value::as_bool) {
+            Some(true) => Some("Orphan".into()),
+            Some(false) => Some("Background".into()),
+            None => None,
+        });
+        Ok(DeleteOptions {
+            grace_period_seconds: body.get("gracePeriodSeconds").and_then(Value::as_i64),
+            precondition_uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(Into::into),
+            precondition_rv: body
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(Into::into),
+            propagation_policy: policy,
+            dry_run: body
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| v == "All")),
+        })
+    }
+}
+
+pub fn target<'a>(r: &'a ResourceInfo, qualified: &'a str, name: &'a str) -> Target<'a> {
+    Target { resource: qualified, group: r.group, plural: r.plural, name }
+}
+
+fn not_found(r: &ResourceInfo, name: &str) -> ApiError {
+    let q = r.qualified_resource();
+    ApiError::not_found(&target(r, &q, name))
+}
+
+fn store_err(r: &ResourceInfo, name: &str, e: StoreError) -> ApiError {
+    let q = r.qualified_resource();
+    ApiError::from_store(e, &target(r, &q, name))
+}
+
+pub fn decode_kv(kv: &KeyValue) -> ApiResult<Value> {
+    let mut v: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("corrupt object {} in store: {e}", kv.key)))?;
+    object::set_resource_version(&mut v, kv.mod_revision);
+    Ok(v)
+}
+
+/// Stored form: the object without its resourceVersion (the store revision is the RV).
+fn encode_for_store(obj: &Value) -> ApiResult<Vec<u8>> {
+    let mut v = obj.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    serde_json::to_vec(&v).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn invalid(r: &ResourceInfo, name: &str, causes: Vec<validation::Cause>) -> ApiError {
+    let message = validation::full_message(&r.qualified_kind(), name, &causes);
+    let causes = causes
+        .into_iter()
+        .map(|c| StatusCause { reason: c.reason, message: c.message, field: c.field })
+        .collect();
+    let q = r.qualified_resource();
+    ApiError::invalid(r.kind, &target(r, &q, name), message, causes)
+}
+
+fn encode_continue(revision: i64, key: &str) -> String {
+    let raw = json!({"v": "meta.k8s.io/v1", "rv": revision, "start": key}).to_string();
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+fn decode_continue(token: &str) -> ApiResult<(i64, String)> {
+    let bad = || ApiError::bad_request(format!("continue key is not valid: {token}"));
+    let raw = base64::engine::general_purpose::STANDARD.decode(token).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
+    let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+    Ok((rv, start.to_string()))
+}
+
+impl Api {
+    fn list_prefix(r: &ResourceInfo, namespace: Option<&str>) -> String {
+        match namespace {
+            Some(ns) if r.namespaced => format!("{}{}/", r.key_prefix(), ns),
+            _ => r.key_prefix(),
+        }
+    }
+
+    pub async fn get(&self, r: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+        let kv = self
+            .store
+            .get(&r.key(ns, name))
+            .await
+            .map_err(|e| store_err(r, name, e))?
+            .ok_or_else(|| not_found(r, name))?;
+        decode_kv(&kv)
+    }
+
+    /// Lists from the watch cache when it can answer at the revision asked for, otherwise
+    /// (exact revisions, later pages) from the store at the list's revision.
+    pub async fn list(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<ListResult> {
+        let prefix = Self::list_prefix(r, ns);
+        if let Some(token) = &opts.continue_token {
+            let (rev, start) = decode_continue(token)?;
+            if !start.starts_with(&prefix) {
+                return Err(ApiError::bad_request("continue key does not match the request"));
+            }
+            return self.list_from_store(r, &prefix, Some(start), rev, opts).await;
+        }
+        let requested: Option<i64> = match opts.resource_version.as_deref() {
+            None | Some("") => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid resourceVersion {v:?}"))
+            })?),
+        };
+        if opts.resource_version_match.as_deref() == Some("Exact") {
+            let rev = requested
+                .ok_or_else(|| ApiError::bad_request("resourceVersionMatch=Exact requires resourceVersion"))?;
+            return self.list_from_store(r, &prefix, None, rev, opts).await;
+        }
+        let min = match requested {
+            Some(v) => v,
+            None => self.store.current_revision().await?,
+        };
+        if !self.cache.wait_for(min, Duration::from_secs(3)).await {
+            if requested.is_some_and(|v| v > 0) {
+                return Err(ApiError::timeout(format!(
+                    "Too large resource version: {min}, current: {}",
+                    self.cache.synced_revision()
+                )));
+            }
+            let rev = self.store.current_revision().await?;
+            return self.list_from_store(r, &prefix, None, rev, opts).await;
+        }
+        let cache = self
+            .cache
+            .resource(r)
+            .ok_or_else(|| ApiError::internal("no watch cache for resource"))?;
+        let state = cache.read();
+        let revision = state.revision.max(self.cache.synced_revision());
+        let mut items = Vec::new();
+        let mut continue_token = None;
+        let matches = |o: &CachedObject| opts.labels.matches_object(&o.view) && opts.fields.matches(&o.view);
+        if let Some(name) = opts.fields.required_name().filter(|_| ns.is_some() || !r.namespaced) {
+            if let Some(o) = state.objects.get(&r.key(ns, name)).filter(|o| matches(o)) {
+                items.push(o.json.clone());
+            }
+        } else {
+            let mut last_key: Option<&str> = None;
+            for (key, o) in state.objects.range(prefix.clone()..) {
+                if !key.starts_with(&prefix) {
+                    break;
+                }
+                if !matches(o) {
+                    continue;
+                }
+                if opts.limit > 0 && items.len() == opts.limit {
+                    // More matching items exist: later pages come from the store at `revision`.
+                    continue_token = last_key.map(|k| encode_continue(revision, k));
+                    break;
+                }
+                items.push(o.json.clone());
+                last_key = Some(key);
+            }
+        }
+        Ok(ListResult { items, revision, continue_token })
+    }
+
+    async fn list_from_store(
+        &self,
+        r: &ResourceInfo,
+        prefix: &str,
+        mut start: Option<String>,
+        revision: i64,
+        opts: &ListOptions,
+    ) -> ApiResult<ListResult> {
+        let mut items = Vec::new();
+        let page_size = if opts.limit == 0 { 0 } else { opts.limit.max(50) };
+        loop {
+            let page = self
+                .store
+                .list(prefix, start.as_deref(), page_size, Some(revision))
+                .await
+                .map_err(|e| match e {
+                    StoreError::Compacted { .. } if opts.continue_token.is_some() => ApiError::gone(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    ),
+                    other => ApiError::from(other),
+                })?;
+            let n = page.items.len();
+            for (i, kv) in page.items.iter().enumerate() {
+                let Some(o) = CachedObject::from_kv(r.kind, kv) else { continue };
+                if opts.labels.matches_object(&o.view) && opts.fields.matches(&o.view) {
+                    items.push(o.json.clone());
+                    if opts.limit > 0 && items.len() == opts.limit {
+                        let more = i + 1 < n || page.more;
+                        let token = more.then(|| encode_continue(revision, &kv.key));
+                        return Ok(ListResult { items, revision, continue_token: token });
+                    }
+                }
+            }
+            if !page.more || n == 0 {
+                return Ok(ListResult { items, revision, continue_token: None });
+            }
+            start = page.items.last().map(|kv| kv.key.clone());
+        }
+    }
+
+    /// Checks that the namespace of a namespaced create exists and is not terminating.
+    async fn check_namespace(&self, r: &ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
+        let Some(ns_res) = capstan_api_types::registry::find("", "v1", "namespaces") else {
+            return Ok(());
+        };
+        let key = ns_res.key(None, ns);
+        let cached = self
+            .cache
+            .resource(ns_res)
+            .and_then(|c| c.read().objects.get(&key).map(|o| o.value()));
+        let nsobj = match cached {
+            Some(v) => v,
+            None => match self.store.get(&key).await? {
+                Some(kv) => decode_kv(&kv)?,
+                None => return Err(not_found(ns_res, ns)),
+            },
+        };
+        if nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+            let q = r.qualified_resource();
+            return Err(ApiError::forbidden(
+                &target(r, &q, name),
+                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks body kind/apiVersion and namespace against the request.
+    pub fn check_identity(r: &ResourceInfo, ns: Option<&str>, obj: &mut Value) -> ApiResult<()> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON object"));
+        }
+        let api_version = r.api_version();
+        match obj.get("kind").and_then(Value::as_str) {
+            None | Some("") => obj["kind"] = json!(r.kind),
+            Some(k) if k == r.kind => {}
+            Some(k) => {
+                return Err(ApiError::bad_request(format!(
+                    "the kind {k:?} of the body does not match the resource {:?} (expected kind {:?})",
+                    r.plural, r.kind
+                )));
+            }
+        }
+        match obj.get("apiVersion").and_then(Value::as_str) {
+            None | Some("") => obj["apiVersion"] = json!(api_version),
+            Some(v) if v == api_version => {}
+            Some(v) => {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({v}) does not match the expected API version ({api_version})"
+                )));
+            }
+        }
+        if r.namespaced {
+            let meta = meta_mut(obj);
+            match (meta.get("namespace").and_then(Value::as_str), ns) {
+                (Some(body_ns), Some(url_ns)) if !body_ns.is_empty() && body_ns != url_ns => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                (_, Some(url_ns)) => {
+                    meta.insert("namespace".into(), json!(url_ns));
+                }
+                (_, None) => {
+                    return Err(ApiError::bad_request("a namespace is required for this request"));
+                }
+            }
+        } else {
+            meta_mut(obj).remove("namespace");
+        }
+        Ok(())
+    }
+
+    /// Unknown-field check and typed normalisation of a client-supplied object.
+    pub fn decode_typed(
+        &self,
+        r: &ResourceInfo,
+        obj: Value,
+        validation_mode: FieldValidation,
+        warnings: &mut Vec<String>,
+    ) -> ApiResult<Value> {
+        if validation_mode != FieldValidation::Ignore {
+            let unknown = self.schemas.unknown_fields(&r.schema_name, &obj);
+            if !unknown.is_empty() {
+                if validation_mode == FieldValidation::Strict {
+                    let list = unknown
+                        .iter()
+                        .map(|f| format!("unknown field \"{f}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(ApiError::bad_request(format!("strict decoding error: {list}")));
+                }
+                warnings.extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")));
+            }
+        }
+        (r.normalize)(obj).map_err(|e| {
+            ApiError::bad_request(format!("error decoding {}: {e}", r.qualified_kind()))
+        })
+    }
+
+    /// Identity and field checks for an object produced by a patch, as for a PUT body.
+    pub fn check_patched(
+        &self,
+        r: &ResourceInfo,
+        mut obj: Value,
+        mode: FieldValidation,
+        warnings: &mut Vec<String>,
+    ) -> ApiResult<Value> {
+        let ns = object::meta_str(&obj, "namespace").map(str::to_string);
+        Self::check_identity(r, ns.as_deref().or(r.namespaced.then_some("")), &mut obj)?;
+        self.decode_typed(r, obj, mode, warnings)
+    }
+
+    pub async fn create(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        self.create_inner(r, ns, obj, opts, true).await
+    }
+
+    /// `track_fields` is false when the caller (server-side apply) already set managedFields.
+    pub async fn create_inner(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+        track_fields: bool,
+    ) -> ApiResult<WriteResult> {
+        let mut warnings = Vec::new();
+        Self::check_identity(r, ns, &mut obj)?;
+        let mut obj = self.decode_typed(r, obj, opts.field_validation, &mut warnings)?;
+        let generate_name = object::meta_str(&obj, "generateName").map(str::to_string);
+        let explicit_name = object::name(&obj).to_string();
+        if explicit_name.is_empty() && generate_name.as_deref().is_none_or(str::is_empty) {
+            let q = r.qualified_resource();
+            return Err(ApiError::invalid(
+                r.kind,
+                &target(r, &q, ""),
+                format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", r.qualified_kind()),
+                vec![StatusCause {
+                    reason: "FieldValueRequired".into(),
+                    message: "Required value: name or generateName is required".into(),
+                    field: "metadata.name".into(),
+                }],
+            ));
+        }
+        if let Some(ns) = ns.filter(|_| r.namespaced) {
+            self.check_namespace(r, ns, &explicit_name).await?;
+        }
+        {
+            let meta = meta_mut(&mut obj);
+            meta.insert("uid".into(), json!(object::new_uid()));
+            meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
+            for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+                meta.remove(f);
+            }
+            if strategy::tracks_generation(r) {
+                meta.insert("generation".into(), json!(1));
+            } else {
+                meta.remove("generation");
+            }
+            if !track_fields {
+                // server-side apply computed managedFields already
+            } else {
+                meta.remove("managedFields");
+            }
+        }
+        strategy::prepare_status_on_create(r, &mut obj);
+        defaults::apply_defaults(r.group, r.kind, &mut obj);
+        for attempt in 0..8 {
+            if explicit_name.is_empty()
+                && let Some(prefix) = &generate_name
+            {
+                meta_mut(&mut obj).insert("name".into(), json!(format!("{prefix}{}", object::random_suffix())));
+            }
+            let name = object::name(&obj).to_string();
+            let causes = validation::validate_create(r.group, r.kind, &obj);
+            if !causes.is_empty() {
+                return Err(invalid(r, &name, causes));
+            }
+            if r.kind == "Service" {
+                allocator::allocate_service(self, &mut obj).map_err(|c| invalid(r, &name, vec![c]))?;
+            }
+            if track_fields {
+                let api_version = r.api_version();
+                let now = object::now_rfc3339();
+                crate::patch::apply::record_update(r.kind, None, &mut obj, &opts.field_manager, &api_version, None, &now);
+            }
+            if opts.dry_run {
+                return Ok(WriteResult { object: obj, created: true, warnings });
+            }
+            let bytes = encode_for_store(&obj)?;
+            match self.store.create(&r.key(ns, &name), bytes).await {
+                Ok(kv) => {
+                    object::set_resource_version(&mut obj, kv.mod_revision);
+                    return Ok(WriteResult { object: obj, created: true, warnings });
+                }
+                Err(StoreError::AlreadyExists(_)) if explicit_name.is_empty() && attempt < 7 => continue,
+                Err(e) => return Err(store_err(r, &name, e)),
+            }
+        }
+        Err(ApiError::internal("could not generate a unique name"))
+    }
+
+    /// Read-modify-write with compare-and-swap. `mutate` gets the current object and returns
+    /// the desired one plus whether the caller demanded the current resourceVersion (then a
+    /// lost race is a 409 instead of a retry).
+    pub async fn update_with<F>(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &WriteOptions,
+        subresource: Option<&str>,
+        mut mutate: F,
+    ) -> ApiResult<WriteResult>
+    where
+        F: FnMut(&Value) -> ApiResult<Mutation>,
+    {
+        let key = r.key(ns, name);
+        let q = r.qualified_resource();
+        let tgt = target(r, &q, name);
+        for _ in 0..UPDATE_RETRIES {
+            let kv = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_err(r, name, e))?
+                .ok_or_else(|| not_found(r, name))?;
+            let current = decode_kv(&kv)?;
+            let Mutation { object: mut new, precondition, track_fields, mut warnings } = mutate(&current)?;
+            if let Some(want) = precondition
+                && want != kv.mod_revision
+            {
+                return Err(ApiError::stale_update(&tgt));
+            }
+            self.finish_update(r, &current, &mut new, subresource)?;
+            if track_fields {
+                let api_version = r.api_version();
+                let now = object::now_rfc3339();
+                crate::patch::apply::record_update(
+                    r.kind,
+                    Some(&current),
+                    &mut new,
+                    &opts.field_manager,
+                    &api_version,
+                    subresource,
+                    &now,
+                );
+            }
+            object::set_resource_version(&mut new, kv.mod_revision);
+            if without_volatile(&new) == without_volatile(&current) {
+                return Ok(WriteResult { object: current, created: false, warnings });
+            }
+            let finalized = object::is_terminating(&new) && object::finalizers(&new).is_empty();
+            if opts.dry_run {
+                return Ok(WriteResult { object: new, created: false, warnings });
+            }
+            let result = if finalized {
+                self.store.delete(&key, Some(kv.mod_revision)).await.map(|(_, rev)| rev)
+            } else {
+                let bytes = encode_for_store(&new)?;
+                self.store.update(&key, bytes, kv.mod_revision).await.map(|kv| kv.mod_revision)
+            };
+            match result {
+                Ok(rev) => {
+                    object::set_resource_version(&mut new, rev);
+                    return Ok(WriteResult { object: new, created: false, warnings: std::mem::take(&mut warnings) });
+                }
+                Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) if precondition.is_none() => continue,
+                Err(e) => return Err(store_err(r, name, e)),
+            }
+        }
+        Err(ApiError::stale_update(&tgt))
+    }
+
+    /// Server-owned metadata survives any update; status and spec split by subresource;
+    /// generation bumps on spec changes; defaults and validation run on the result.
+    fn finish_update(
+        &self,
+        r: &ResourceInfo,
+        current: &Value,
+        new: &mut Value,
+        subresource: Option<&str>,
+    ) -> ApiResult<()> {
+        let name = object::name(current).to_string();
+        let new_name = object::name(new);
+        if !new_name.is_empty() && new_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({new_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let old_meta = object::meta(current).cloned().unwrap_or_default();
+        {
+            let meta = meta_mut(new);
+            for f in [
+                "name",
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
+                match old_meta.get(f) {
+                    Some(v) => meta.insert(f.into(), v.clone()),
+                    None => meta.remove(f),
+                };
+            }
+            // Finalizers may only be removed, not added, once deletion has started.
+            if old_meta.get("deletionTimestamp").is_some() {
+                let old_f = object::finalizers(current);
+                if let Some(Value::Array(fins)) = meta.get("finalizers") {
+                    if fins.iter().any(|f| f.as_str().is_some_and(|f| !old_f.iter().any(|o| o == f))) {
+                        let q = r.qualified_resource();
+                        return Err(ApiError::forbidden(
+                            &target(r, &q, &name),
+                            "no new finalizers can be added if the object is being deleted",
+                        ));
+                    }
+                }
+            }
+        }
+        match subresource {
+            Some("status") => {
+                // Only status changes: spec and metadata (but labels/annotations? no) come from current.
+                let status = new.get("status").cloned();
+                let mut merged = current.clone();
+                if let Some(m) = merged.as_object_mut() {
+                    match status {
+                        Some(s) => m.insert("status".into(), s),
+                        None => m.remove("status"),
+                    };
+                }
+                if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
+                    meta_mut(&mut merged).insert("managedFields".into(), mf);
+                }
+                *new = merged;
+            }
+            // A binding sets spec.nodeName and a status condition together.
+            Some("binding") => {}
+            _ => {
+                if r.has_status()
+                    && let Some(m) = new.as_object_mut()
+                {
+                    match current.get("status") {
+                        Some(s) => m.insert("status".into(), s.clone()),
+                        None => m.remove("status"),
+                    };
+                }
+            }
+        }
+        defaults::apply_defaults(r.group, r.kind, new);
+        if strategy::tracks_generation(r) && strategy::spec_changed(current, new) {
+            let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            meta_mut(new).insert("generation".into(), json!(g + 1));
+        }
+        if r.kind == "Service" {
+            allocator::carry_service_allocations(current, new);
+        }
+        let causes = if matches!(subresource, Some("status" | "binding")) {
+            validation::validate_status_update(r.group, r.kind, new, current)
+        } else {
+            validation::validate_update(r.group, r.kind, new, current)
+        };
+        if !causes.is_empty() {
+            return Err(invalid(r, &name, causes));
+        }
+        Ok(())
+    }
+
+    /// PUT of a whole object (main resource or `status`).
+    pub async fn replace(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        body: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        let mut body = body;
+        Self::check_identity(r, ns, &mut body)?;
+        let mut warnings = Vec::new();
+        let body = self.decode_typed(r, body, opts.field_validation, &mut warnings)?;
+        let precondition = object::resource_version(&body);
+        if object::meta_str(&body, "resourceVersion").is_some_and(|s| !s.is_empty()) && precondition.is_none() {
+            return Err(ApiError::bad_request("metadata.resourceVersion: Invalid value: must be an integer"));
+        }
+        self.update_with(r, ns, name, opts, subresource, |_current| {
+            Ok(Mutation { object: body.clone(), precondition, track_fields: true, warnings: warnings.clone() })
+        })
+        .await
+    }
+
+    /// A write by the server itself (no validation, no field tracking): `change` returns the
+    /// new object, or None when nothing needs to change.
+    pub async fn system_update<F>(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        mut change: F,
+    ) -> ApiResult<Value>
+    where
+        F: FnMut(&Value) -> Option<Value>,
+    {
+        let key = r.key(ns, name);
+        for _ in 0..UPDATE_RETRIES {
+            let kv = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_err(r, name, e))?
+                .ok_or_else(|| not_found(r, name))?;
+            let current = decode_kv(&kv)?;
+            let Some(mut new) = change(&current) else {
+                return Ok(current);
+            };
+            match self.store.update(&key, encode_for_store(&new)?, kv.mod_revision).await {
+                Ok(kv) => {
+                    object::set_resource_version(&mut new, kv.mod_revision);
+                    return Ok(new);
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(store_err(r, name, e)),
+            }
+        }
+        let q = r.qualified_resource();
+        Err(ApiError::stale_update(&target(r, &q, name)))
+    }
+
+    pub async fn delete(
+        &self,
+        r: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> ApiResult<(Value, bool)> {
+        let key = r.key(ns, name);
+        let q = r.qualified_resource();
+        let tgt = target(r, &q, name);
+        for _ in 0..UPDATE_RETRIES {
+            let kv = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| store_err(r, name, e))?
+                .ok_or_else(|| not_found(r, name))?;
+            let current = decode_kv(&kv)?;
+            if let Some(uid) = &opts.precondition_uid
+                && object::meta_str(&current, "uid") != Some(uid.as_str())
+            {
+                return Err(ApiError::conflict(
+                    &tgt,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        object::meta_str(&current, "uid").unwrap_or_default()
+                    ),
+                ));
+            }
+            if let Some(rv) = &opts.precondition_rv
+                && rv != &kv.mod_revision.to_string()
+            {
+                return Err(ApiError::conflict(
+                    &tgt,
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        kv.mod_revision
+                    ),
+                ));
+            }
+            let mut new = current.clone();
+            let graceful = self.graceful_deletion(r, &current, &mut new, opts);
+            if graceful {
+                if opts.dry_run || without_volatile(&new) == without_volatile(&current) {
+                    return Ok((new, false));
+                }
+                let bytes = encode_for_store(&new)?;
+                match self.store.update(&key, bytes, kv.mod_revision).await {
+                    Ok(kv) => {
+                        object::set_resource_version(&mut new, kv.mod_revision);
+                        return Ok((new, false));
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(store_err(r, name, e)),
+                }
+            }
+            if opts.dry_run {
+                return Ok((current, true));
+            }
+            match self.store.delete(&key, Some(kv.mod_revision)).await {
+                Ok((_, rev)) => {
+                    let mut last = current;
+                    object::set_resource_version(&mut last, rev);
+                    return Ok((last, true));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(store_err(r, name, e)),
+            }
+        }
+        Err(ApiError::stale_update(&tgt))
+    }
+
+    /// Marks an object as being deleted instead of removing it, when finalizers, a propagation
+    /// policy that needs the garbage collector, or a bound pod's grace period say so.
+    fn graceful_deletion(&self, r: &ResourceInfo, current: &Value, new: &mut Value, opts: &DeleteOptions) -> bool {
+        let mut fins = object::finalizers(current);
+        match opts.propagation_policy.as_deref() {
+            Some("Foreground") if !fins.iter().any(|f| f == "foregroundDeletion") => {
+                fins.push("foregroundDeletion".into())
+            }
+            Some("Orphan") if !fins.iter().any(|f| f == "orphan") => fins.push("orphan".into()),
+            _ => {}
+        }
+        let pod_grace = if r.kind == "Pod" {
+            let bound = current.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+            let finished = matches!(
+                current.pointer("/status/phase").and_then(Value::as_str),
+                Some("Succeeded" | "Failed")
+            );
+            let default = current.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+            let grace = opts.grace_period_seconds.unwrap_or(default).max(0);
+            (bound && !finished && grace > 0).then_some(grace)
+        } else {
+            None
+        };
+        if fins.is_empty() && pod_grace.is_none() {
+            return false;
+        }
+        let already = object::is_terminating(current);
+        let meta = meta_mut(new);
+        if !fins.is_empty() {
+            meta.insert("finalizers".into(), json!(fins));
+        }
+        let grace = pod_grace.unwrap_or(0);
+        let shorter = meta
+            .get("deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_none_or(|g| grace < g);
+        if !already || shorter {
+            meta.insert("deletionTimestamp".into(), json!(object::rfc3339(object::unix_now() + grace)));
+            meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+        }
+        true
+    }
+}
+
+/// What an update wants written.
+pub struct Mutation {
+    pub object: Value,
+    /// The resourceVersion the caller requires the current object to have.
+    pub precondition: Option<i64>,
+    /// Record managedFields for this write (false when server-side apply already did).
+    pub track_fields: bool,
+    pub warnings: Vec<String>,
+}
+
+/// The object minus fields that change on every write without meaning anything
+/// (managedFields timestamps), so no-op updates can be detected.
+fn without_volatile(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut)
+        && let Some(Value::Array(mf)) = m.get_mut("managedFields")
+    {
+        for e in mf {
+            if let Some(e) = e.as_object_mut() {
+                e.remove("time");
+            }
+        }
+    }
+    v
+}
+

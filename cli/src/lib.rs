@@ -1,0 +1,4 @@
+//! Library behind the `capstan` command.
+
+pub mod kubeconfig;
+pub mod up;
