@@ -192,6 +192,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/{version}", get(core_resources))
         .route("/apis/{group}", get(group))
         .route("/apis/{group}/{version}", get(group_resources))
+        .route("/openapi/v2", get(openapi_v2))
         .route("/openapi/v3", get(openapi_index))
         .route("/openapi/v3/{*path}", get(openapi_doc))
         .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", post(self_subject_access_review))
@@ -302,6 +303,19 @@ async fn group_resources(Path((group, version)): Path<(String, String)>) -> Resp
         Some(v) => json_value(StatusCode::OK, &v),
         None => ApiError::no_route().into_response(),
     }
+}
+
+/// kubectl before 1.30 fetches the protobuf OpenAPI v2 document before it validates or
+/// applies. An empty Swagger 2.0 document (only `swagger: "2.0"`) tells it no schema is known
+/// client-side, so it leaves validation to the server (`fieldValidation`, driven by v3).
+async fn openapi_v2() -> Response {
+    const EMPTY_SWAGGER_2: &[u8] = &[0x0a, 0x03, b'2', b'.', b'0'];
+    let mut resp = (StatusCode::OK, EMPTY_SWAGGER_2.to_vec()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+    );
+    resp
 }
 
 async fn openapi_index(State(app): State<Arc<App>>) -> Response {

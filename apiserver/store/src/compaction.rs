@@ -14,7 +14,11 @@ use crate::Store;
 
 /// Spawns the compactor on the current tokio runtime. It runs until the handle is aborted.
 /// The API server uses `keep` = 5 minutes and `interval` = 1 minute.
-pub fn spawn_compactor(store: Arc<dyn Store>, keep: Duration, interval: Duration) -> JoinHandle<()> {
+pub fn spawn_compactor(
+    store: Arc<dyn Store>,
+    keep: Duration,
+    interval: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut policy = Policy::new(keep);
         let mut ticker = tokio::time::interval(interval);
@@ -36,7 +40,11 @@ pub fn spawn_compactor(store: Arc<dyn Store>, keep: Duration, interval: Duration
             match store.compact(target).await {
                 Ok(()) => {
                     policy.compacted(target);
-                    info!(revision = target, current = revision, "compacted store history");
+                    info!(
+                        revision = target,
+                        current = revision,
+                        "compacted store history"
+                    );
                 }
                 // Retried at the next tick with a newer target.
                 Err(e) => warn!(error = %e, revision = target, "compaction failed"),
@@ -126,6 +134,9 @@ mod tests {
         policy.compacted(50);
         assert_eq!(policy.observe(start + Duration::from_secs(20), 50), None);
         assert_eq!(policy.observe(start + Duration::from_secs(30), 60), None);
-        assert_eq!(policy.observe(start + Duration::from_secs(40), 70), Some(60));
+        assert_eq!(
+            policy.observe(start + Duration::from_secs(40), 70),
+            Some(60)
+        );
     }
 }

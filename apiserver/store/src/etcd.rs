@@ -127,9 +127,7 @@ impl EtcdStore {
 
     /// Whether a read at `revision` still succeeds (false once it has been compacted away).
     async fn readable_at(&self, revision: i64) -> Result<bool> {
-        let options = GetOptions::new()
-            .with_count_only()
-            .with_revision(revision);
+        let options = GetOptions::new().with_count_only().with_revision(revision);
         match self.client.kv_client().get(PROBE_KEY, Some(options)).await {
             Ok(_) => Ok(true),
             Err(e) => match classify(&e) {
@@ -276,11 +274,7 @@ impl Store for EtcdStore {
             Ok(resp) => resp,
             Err(e) => return Err(self.revision_error(e, requested).await),
         };
-        let items = resp
-            .kvs()
-            .iter()
-            .map(convert)
-            .collect::<Result<Vec<_>>>()?;
+        let items = resp.kvs().iter().map(convert).collect::<Result<Vec<_>>>()?;
         // For historical reads the header carries the current revision, not the one read at.
         let revision = if requested > 0 {
             requested
@@ -338,24 +332,21 @@ impl Store for EtcdStore {
             .await
             .map_err(backend)?;
         let store = self.clone();
-        let events = futures::stream::unfold(
-            (stream, false),
-            move |(mut stream, done)| {
-                let store = store.clone();
-                async move {
-                    if done {
-                        return None;
-                    }
-                    // One etcd response carries many events; flatten them below.
-                    let batch = match stream.next().await? {
-                        Ok(resp) => watch_response(&store, resp, after_revision),
-                        Err(e) => Err(backend(e)),
-                    };
-                    let done = batch.is_err();
-                    Some((batch, (stream, done)))
+        let events = futures::stream::unfold((stream, false), move |(mut stream, done)| {
+            let store = store.clone();
+            async move {
+                if done {
+                    return None;
                 }
-            },
-        );
+                // One etcd response carries many events; flatten them below.
+                let batch = match stream.next().await? {
+                    Ok(resp) => watch_response(&store, resp, after_revision),
+                    Err(e) => Err(backend(e)),
+                };
+                let done = batch.is_err();
+                Some((batch, (stream, done)))
+            }
+        });
         Ok(Box::pin(events.flat_map(|batch| {
             futures::stream::iter(match batch {
                 Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),

@@ -140,7 +140,10 @@ async fn create_if_absent(s: Arc<dyn Store>) {
     assert_eq!(s.current_revision().await.unwrap(), kv.mod_revision);
 
     let err = s.create(key, v("two")).await.unwrap_err();
-    assert!(matches!(&err, StoreError::AlreadyExists(k) if k == key), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::AlreadyExists(k) if k == key),
+        "{err:?}"
+    );
     assert_eq!(s.get(key).await.unwrap(), Some(kv.clone()));
     // A refused write consumes no revision.
     assert_eq!(s.current_revision().await.unwrap(), kv.mod_revision);
@@ -159,7 +162,10 @@ async fn get_returns_latest_value(s: Arc<dyn Store>) {
 async fn update_checks_revision(s: Arc<dyn Store>) {
     let key = "/registry/pods/ns/u";
     let err = s.update(key, v("x"), 1).await.unwrap_err();
-    assert!(matches!(&err, StoreError::NotFound(k) if k == key), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::NotFound(k) if k == key),
+        "{err:?}"
+    );
     // An expected revision of 0 must not create the key.
     let err = s.update(key, v("x"), 0).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
@@ -187,7 +193,10 @@ async fn update_checks_revision(s: Arc<dyn Store>) {
     assert_eq!(s.get(key).await.unwrap(), Some(second.clone()));
 
     s.delete(key, None).await.unwrap();
-    let err = s.update(key, v("4"), second.mod_revision).await.unwrap_err();
+    let err = s
+        .update(key, v("4"), second.mod_revision)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
@@ -200,7 +209,10 @@ async fn delete_with_and_without_precondition(s: Arc<dyn Store>) {
     }
 
     let created = s.create(a, v("a1")).await.unwrap();
-    let err = s.delete(a, Some(created.mod_revision + 100)).await.unwrap_err();
+    let err = s
+        .delete(a, Some(created.mod_revision + 100))
+        .await
+        .unwrap_err();
     match err {
         StoreError::Conflict {
             expected, actual, ..
@@ -236,7 +248,10 @@ async fn recreate_after_delete(s: Arc<dyn Store>) {
     assert_eq!(second.create_revision, second.mod_revision);
     assert_ne!(second.create_revision, first.create_revision);
     assert_eq!(s.get(key).await.unwrap(), Some(second.clone()));
-    let third = s.update(key, v("third"), second.mod_revision).await.unwrap();
+    let third = s
+        .update(key, v("third"), second.mod_revision)
+        .await
+        .unwrap();
     assert_eq!(third.create_revision, second.create_revision);
 }
 
@@ -254,7 +269,11 @@ async fn list_order_and_prefix_isolation(s: Arc<dyn Store>) {
     let page = s.list("/registry/pods/", None, 0, None).await.unwrap();
     assert_eq!(
         keys_of(&page.items),
-        ["/registry/pods/ns1/a", "/registry/pods/ns1/c", "/registry/pods/ns2/b"]
+        [
+            "/registry/pods/ns1/a",
+            "/registry/pods/ns1/c",
+            "/registry/pods/ns2/b"
+        ]
     );
     assert!(!page.more);
     assert_eq!(page.revision, s.current_revision().await.unwrap());
@@ -314,7 +333,10 @@ async fn pagination_reads_one_snapshot(s: Arc<dyn Store>) {
     assert_eq!(now.items.len(), 11);
     assert!(!keys_of(&now.items).contains(&key(5).as_str()));
     // A cursor past the prefix yields an empty page, not an error.
-    let past = s.list(prefix, Some("/registry/zzz"), 4, None).await.unwrap();
+    let past = s
+        .list(prefix, Some("/registry/zzz"), 4, None)
+        .await
+        .unwrap();
     assert!(past.items.is_empty() && !past.more);
 }
 
@@ -331,11 +353,11 @@ async fn list_at_old_revision(s: Arc<dyn Store>) {
         let s = s.clone();
         async move { s.list(prefix, None, 0, Some(r)).await.unwrap() }
     };
-    assert_eq!(at(a1.mod_revision).await.items, [a1.clone()]);
+    assert_eq!(at(a1.mod_revision).await.items, std::slice::from_ref(&a1));
     assert_eq!(at(b1.mod_revision).await.items, [a1.clone(), b1.clone()]);
     assert_eq!(at(a2.mod_revision).await.items, [a2.clone(), b1.clone()]);
     let latest = at(r4).await;
-    assert_eq!(latest.items, [a2.clone()]);
+    assert_eq!(latest.items, std::slice::from_ref(&a2));
     assert_eq!(latest.revision, r4);
 
     let err = s.list(prefix, None, 0, Some(r4 + 1000)).await.unwrap_err();
@@ -346,7 +368,10 @@ async fn watch_replays_then_follows(s: Arc<dyn Store>) {
     let prefix = "/registry/pods/";
     let start = s.current_revision().await.unwrap();
     let a1 = s.create("/registry/pods/a", v("a1")).await.unwrap();
-    let a2 = s.update("/registry/pods/a", v("a2"), a1.mod_revision).await.unwrap();
+    let a2 = s
+        .update("/registry/pods/a", v("a2"), a1.mod_revision)
+        .await
+        .unwrap();
     let (_, a_gone) = s.delete("/registry/pods/a", None).await.unwrap();
     let b1 = s.create("/registry/pods/b", v("b1")).await.unwrap();
 
@@ -366,8 +391,14 @@ async fn watch_replays_then_follows(s: Arc<dyn Store>) {
     );
 
     let c1 = s.create("/registry/pods/c", v("c1")).await.unwrap();
-    let b2 = s.update("/registry/pods/b", v("b2"), b1.mod_revision).await.unwrap();
-    let (_, c_gone) = s.delete("/registry/pods/c", Some(c1.mod_revision)).await.unwrap();
+    let b2 = s
+        .update("/registry/pods/b", v("b2"), b1.mod_revision)
+        .await
+        .unwrap();
+    let (_, c_gone) = s
+        .delete("/registry/pods/c", Some(c1.mod_revision))
+        .await
+        .unwrap();
     let live = next_events(&mut watch, 3).await;
     assert_eq!(
         live,
@@ -397,6 +428,23 @@ async fn watch_filters_by_prefix(s: Arc<dyn Store>) {
     let pod_b = s.create("/registry/pods/b", v("p")).await.unwrap();
     let events = next_events(&mut watch, 2).await;
     assert_eq!(events, [put(&pod, None), put(&pod_b, None)]);
+    // The empty prefix watches every key.
+    let mut everything = s.watch("", start).await.unwrap();
+    let keys: Vec<String> = next_events(&mut everything, 5)
+        .await
+        .iter()
+        .map(|e| e.key().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "/registry/podsx/a",
+            "/registry/services/a",
+            "/registry/pods/a",
+            "/registry/pod",
+            "/registry/pods/b"
+        ]
+    );
 }
 
 /// Writers keep going while a watch starts from an old revision, so replay and live delivery
@@ -409,7 +457,9 @@ async fn watch_joins_history_and_live_without_gaps(s: Arc<dyn Store>) {
             let s = s.clone();
             tokio::spawn(async move {
                 for i in 0..100 {
-                    s.create(&format!("{prefix}w{w}-{i:03}"), v("e")).await.unwrap();
+                    s.create(&format!("{prefix}w{w}-{i:03}"), v("e"))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -431,11 +481,17 @@ async fn watch_joins_history_and_live_without_gaps(s: Arc<dyn Store>) {
 async fn compaction_discards_history_only(s: Arc<dyn Store>) {
     let prefix = "/registry/pods/";
     let a1 = s.create("/registry/pods/a", v("a1")).await.unwrap();
-    let a2 = s.update("/registry/pods/a", v("a2"), a1.mod_revision).await.unwrap();
+    let a2 = s
+        .update("/registry/pods/a", v("a2"), a1.mod_revision)
+        .await
+        .unwrap();
     let b1 = s.create("/registry/pods/b", v("b1")).await.unwrap();
     s.delete("/registry/pods/b", None).await.unwrap();
     let c1 = s.create("/registry/pods/c", v("c1")).await.unwrap();
-    let c2 = s.update("/registry/pods/c", v("c2"), c1.mod_revision).await.unwrap();
+    let c2 = s
+        .update("/registry/pods/c", v("c2"), c1.mod_revision)
+        .await
+        .unwrap();
     assert_eq!(s.compacted_revision().await.unwrap(), 0);
 
     s.compact(c1.mod_revision).await.unwrap();
@@ -458,7 +514,10 @@ async fn compaction_discards_history_only(s: Arc<dyn Store>) {
     assert_watch_compacted(&s, prefix, a1.mod_revision).await;
 
     // The snapshot at the compaction revision and everything after it survive.
-    let at_floor = s.list(prefix, None, 0, Some(c1.mod_revision)).await.unwrap();
+    let at_floor = s
+        .list(prefix, None, 0, Some(c1.mod_revision))
+        .await
+        .unwrap();
     assert_eq!(at_floor.items, [a2.clone(), c1.clone()]);
     let now = s.list(prefix, None, 0, None).await.unwrap();
     assert_eq!(now.items, [a2.clone(), c2.clone()]);
@@ -513,7 +572,11 @@ async fn many_concurrent_writers(s: Arc<dyn Store>) {
             tokio::spawn(async move {
                 let mut acked = Vec::new();
                 for i in 0..per_task {
-                    acked.push(s.create(&format!("{prefix}t{t:02}-{i:02}"), v("x")).await.unwrap());
+                    acked.push(
+                        s.create(&format!("{prefix}t{t:02}-{i:02}"), v("x"))
+                            .await
+                            .unwrap(),
+                    );
                 }
                 acked
             })
@@ -536,7 +599,10 @@ async fn many_concurrent_writers(s: Arc<dyn Store>) {
     let mut expected = acked.clone();
     expected.sort_by(|a, b| a.key.cmp(&b.key));
     assert_eq!(listed.items, expected);
-    assert_eq!(s.count(prefix).await.unwrap(), i64::try_from(total).unwrap());
+    assert_eq!(
+        s.count(prefix).await.unwrap(),
+        i64::try_from(total).unwrap()
+    );
 
     let events = next_events(&mut watch, total).await;
     assert!(events.windows(2).all(|w| w[0].revision() < w[1].revision()));
@@ -577,7 +643,9 @@ async fn sqlite_lagging_watcher_catches_up() {
     let writes = 1500;
     for i in 0..writes {
         // Sequential writes: one commit (one broadcast message) each.
-        s.create(&format!("/registry/lag/{i:05}"), v("x")).await.unwrap();
+        s.create(&format!("/registry/lag/{i:05}"), v("x"))
+            .await
+            .unwrap();
     }
     let events = next_events(&mut watch, writes).await;
     let revisions: Vec<i64> = events.iter().map(WatchEvent::revision).collect();

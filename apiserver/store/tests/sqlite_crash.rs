@@ -17,7 +17,13 @@ fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DB_ENV, &db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -57,8 +63,12 @@ fn acknowledged_writes_survive_kill_9() {
             last_revision = last_revision.max(kv.mod_revision);
         }
         assert!(store.current_revision().await.unwrap() >= last_revision);
+        println!("{} acknowledged writes survived", acked.len());
         // The reopened store keeps accepting writes above everything recovered.
-        let next = store.create("/registry/after-crash", b"x".to_vec()).await.unwrap();
+        let next = store
+            .create("/registry/after-crash", b"x".to_vec())
+            .await
+            .unwrap();
         assert!(next.mod_revision > last_revision);
     });
 }

@@ -83,7 +83,9 @@ impl ReadPool {
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         // The vector stays valid even if a holder panicked; poisoning carries no meaning here.
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -237,7 +239,10 @@ fn event_from_row(row: &Row<'_>) -> Result<WatchEvent> {
     let key = utf8_key(row.get(1)?)?;
     let prev_revision: i64 = row.get(4)?;
     let deleted: bool = row.get(5)?;
-    let prev = match (row.get::<_, Option<Vec<u8>>>(6)?, row.get::<_, Option<i64>>(7)?) {
+    let prev = match (
+        row.get::<_, Option<Vec<u8>>>(6)?,
+        row.get::<_, Option<i64>>(7)?,
+    ) {
         (Some(value), Some(create_revision)) if prev_revision > 0 => Some(KeyValue {
             key: key.clone(),
             value,

@@ -92,7 +92,11 @@ impl WatchState {
                 Err(RecvError::Lagged(missed)) => {
                     // The receiver skipped ahead; everything after the revision read now will
                     // still arrive live, and the table has the rest.
-                    debug!(missed, cursor = self.cursor, "watch lagged; catching up from the log");
+                    debug!(
+                        missed,
+                        cursor = self.cursor,
+                        "watch lagged; catching up from the log"
+                    );
                     self.replay_until = Some(self.shared.revision.load(Ordering::SeqCst));
                 }
                 // The store was dropped: no more changes can happen.

@@ -335,7 +335,10 @@ fn apply(
     match op {
         WriteOp::Create { key, value, .. } => {
             if current(tx, key)?.is_some() {
-                return Ok((Outcome::Kv(Err(StoreError::AlreadyExists(key.clone()))), None));
+                return Ok((
+                    Outcome::Kv(Err(StoreError::AlreadyExists(key.clone()))),
+                    None,
+                ));
             }
             insert(tx, revision, key, value, revision, 0, false)?;
             *next = revision;
@@ -362,7 +365,15 @@ fn apply(
             if prev.mod_revision != *expected {
                 return Ok((Outcome::Kv(Err(conflict(key, *expected, &prev))), None));
             }
-            insert(tx, revision, key, value, prev.create_revision, prev.mod_revision, false)?;
+            insert(
+                tx,
+                revision,
+                key,
+                value,
+                prev.create_revision,
+                prev.mod_revision,
+                false,
+            )?;
             *next = revision;
             let kv = KeyValue {
                 key: key.clone(),
@@ -380,7 +391,10 @@ fn apply(
         }
         WriteOp::Delete { key, expected, .. } => {
             let Some(prev) = current(tx, key)? else {
-                return Ok((Outcome::Deleted(Err(StoreError::NotFound(key.clone()))), None));
+                return Ok((
+                    Outcome::Deleted(Err(StoreError::NotFound(key.clone()))),
+                    None,
+                ));
             };
             if let Some(expected) = *expected
                 && prev.mod_revision != expected
@@ -388,7 +402,15 @@ fn apply(
                 return Ok((Outcome::Deleted(Err(conflict(key, expected, &prev))), None));
             }
             // The tombstone stores no value: replay finds it through `prev_revision`.
-            insert(tx, revision, key, &[], prev.create_revision, prev.mod_revision, true)?;
+            insert(
+                tx,
+                revision,
+                key,
+                &[],
+                prev.create_revision,
+                prev.mod_revision,
+                true,
+            )?;
             *next = revision;
             Ok((
                 Outcome::Deleted(Ok((prev.clone(), revision))),

@@ -1,0 +1,10 @@
+//! Integration tests of capstan-apiserver with real clients: kubectl (several versions),
+//! kube-rs, the Python client, raw HTTP for bad input, real etcd, and kill -9 recovery.
+
+mod bad_input;
+mod crash;
+mod etcd;
+mod harness;
+mod kube_client;
+mod kubectl;
+mod python;
