@@ -1,0 +1,28 @@
+# Capstan. `make run` starts a local cluster; `make test` runs the whole suite.
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+DATA_DIR ?= $(CURDIR)/.capstan
+PORT ?= 6443
+
+.PHONY: build run test lint bench release
+
+build:
+	$(CARGO) build --workspace --bins
+
+run: build
+	$(TARGET_DIR)/debug/capstan up --data-dir $(DATA_DIR) --port $(PORT)
+
+# One build of every target, then every test against the binaries it produced.
+test:
+	$(CARGO) build --workspace --all-targets
+	CAPSTAN_BIN_DIR=$(TARGET_DIR)/debug $(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+release:
+	$(CARGO) build --release --workspace --bins
+
+bench: release
+	bash bench/run.sh $(TARGET_DIR)/release
