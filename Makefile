@@ -24,5 +24,5 @@ lint:
 release:
 	$(CARGO) build --release --workspace --bins
 
-bench: release
-	bash bench/run.sh $(TARGET_DIR)/release
+bench:
+	ulimit -n 65536 && $(CARGO) bench -p capstan-apiserver --bench api

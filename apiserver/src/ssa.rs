@@ -17,13 +17,12 @@ use crate::server::App;
 fn conflict_error(r: &ResourceInfo, name: &str, e: ApplyError) -> ApiError {
     match e {
         ApplyError::Conflicts(conflicts) => {
-            let api_version = r.api_version();
-            let message = apply::conflict_message(&conflicts, &api_version);
+            let message = apply::conflicts_message(&conflicts);
             let causes = conflicts
                 .iter()
                 .map(|c| StatusCause {
                     reason: "FieldManagerConflict".into(),
-                    message: format!("conflict with \"{}\" using {}", c.manager, api_version),
+                    message: c.cause_message(),
                     field: c.field.clone(),
                 })
                 .collect();
@@ -35,6 +34,7 @@ fn conflict_error(r: &ResourceInfo, name: &str, e: ApplyError) -> ApiError {
                 causes,
             })
         }
+        ApplyError::InvalidObject(msg) => ApiError::new(422, "Invalid", msg),
         other => ApiError::bad_request(other.to_string()),
     }
 }
@@ -61,6 +61,13 @@ pub async fn server_side_apply(
         None => {
             object::meta_mut(&mut config).insert("name".into(), json!(name));
         }
+    }
+    // Status is owned through the status subresource; an apply to the main resource ignores it.
+    if sub.is_none()
+        && r.has_status()
+        && let Some(m) = config.as_object_mut()
+    {
+        m.remove("status");
     }
     let mut warnings = Vec::new();
     // Check field types and unknown fields, but keep the config as sent: its field set is what
