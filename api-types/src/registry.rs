@@ -284,7 +284,10 @@ mod tests {
         assert_eq!(pods.kind, "Pod");
         assert_eq!(pods.list_kind, "PodList");
         assert!(pods.has_status());
-        assert_eq!(pods.key(Some("default"), "web"), "/registry/pods/default/web");
+        assert_eq!(
+            pods.key(Some("default"), "web"),
+            "/registry/pods/default/web"
+        );
     }
 
     #[test]

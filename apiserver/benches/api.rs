@@ -28,14 +28,23 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 async fn start(args: &[String]) -> Server {
     let port = free_port();
     let child = Command::new(BIN)
         .args(args)
-        .args(["--port", &port.to_string(), "--watch-cache-events", "100000"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--watch-cache-events",
+            "100000",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -88,7 +97,12 @@ fn rss_mib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn create_burst(c: &kube::Client, ns: &str, total: usize, concurrency: usize) -> (f64, Vec<Duration>) {
+async fn create_burst(
+    c: &kube::Client,
+    ns: &str,
+    total: usize,
+    concurrency: usize,
+) -> (f64, Vec<Duration>) {
     let pods: Api<Pod> = Api::namespaced(c.clone(), ns);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -104,7 +118,9 @@ async fn create_burst(c: &kube::Client, ns: &str, total: usize, concurrency: usi
                     break;
                 }
                 let t = Instant::now();
-                pods.create(&PostParams::default(), &pod(&format!("p-{i:06}"))).await.expect("create");
+                pods.create(&PostParams::default(), &pod(&format!("p-{i:06}")))
+                    .await
+                    .expect("create");
                 lat.push(t.elapsed());
             }
             lat
@@ -124,7 +140,9 @@ async fn run_suite(label: &str, server: &Server) {
     let nss: Api<Namespace> = Api::all(c.clone());
     for ns in ["bench", "bench-watch"] {
         let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).expect("ns");
-        nss.create(&PostParams::default(), &obj).await.expect("namespace");
+        nss.create(&PostParams::default(), &obj)
+            .await
+            .expect("namespace");
     }
     println!("## {label}");
 
@@ -132,7 +150,9 @@ async fn run_suite(label: &str, server: &Server) {
     let (rate, lat) = create_burst(&c, "bench", 10_000, 64).await;
     println!(
         "create pods (64 clients, 10000): {rate:.0}/s, latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
-        pct(&lat, 0.50), pct(&lat, 0.99), pct(&lat, 1.0)
+        pct(&lat, 0.50),
+        pct(&lat, 0.99),
+        pct(&lat, 1.0)
     );
 
     // 2. gets, 16 concurrent clients, 5,000 requests.
@@ -144,7 +164,9 @@ async fn run_suite(label: &str, server: &Server) {
             let mut lat = Vec::new();
             for i in 0..312 {
                 let t = Instant::now();
-                pods.get(&format!("p-{:06}", (w * 613 + i * 31) % 10_000)).await.expect("get");
+                pods.get(&format!("p-{:06}", (w * 613 + i * 31) % 10_000))
+                    .await
+                    .expect("get");
                 lat.push(t.elapsed());
             }
             lat
@@ -155,7 +177,12 @@ async fn run_suite(label: &str, server: &Server) {
         lat.extend(t.await.expect("task"));
     }
     lat.sort();
-    println!("get pod (16 clients, {}): p50 {:.2} ms p99 {:.2} ms", lat.len(), pct(&lat, 0.5), pct(&lat, 0.99));
+    println!(
+        "get pod (16 clients, {}): p50 {:.2} ms p99 {:.2} ms",
+        lat.len(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
 
     // 3. list all 10,000 pods in pages of 500, five times.
     let mut times = Vec::new();
@@ -175,11 +202,18 @@ async fn run_suite(label: &str, server: &Server) {
         times.push(t.elapsed());
     }
     times.sort();
-    println!("list 10000 pods paged by 500: median {:.0} ms, worst {:.0} ms", pct(&times, 0.5), pct(&times, 1.0));
+    println!(
+        "list 10000 pods paged by 500: median {:.0} ms, worst {:.0} ms",
+        pct(&times, 0.5),
+        pct(&times, 1.0)
+    );
 
     // 4. idle RSS with 10,000 objects.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    println!("idle RSS with 10000 pods (+ namespaces): {:.0} MiB", rss_mib(server.child.id()));
+    println!(
+        "idle RSS with 10000 pods (+ namespaces): {:.0} MiB",
+        rss_mib(server.child.id())
+    );
 
     // 5. watch fan-out: 1,000 watchers, 200 events, each stamped with its send time.
     let watchers = 1000;
@@ -193,7 +227,10 @@ async fn run_suite(label: &str, server: &Server) {
         handles.push(tokio::spawn(async move {
             let list = cms.list(&ListParams::default()).await.expect("list");
             let rv = list.metadata.resource_version.unwrap_or_default();
-            let stream = cms.watch(&WatchParams::default().timeout(120), &rv).await.expect("watch");
+            let stream = cms
+                .watch(&WatchParams::default().timeout(120), &rv)
+                .await
+                .expect("watch");
             ready.wait().await;
             let mut stream = stream.boxed();
             let mut lat = Vec::with_capacity(events);
@@ -201,8 +238,16 @@ async fn run_suite(label: &str, server: &Server) {
             while lat.len() < events {
                 match tokio::time::timeout_at(deadline, stream.try_next()).await {
                     Ok(Ok(Some(WatchEvent::Added(cm)))) => {
-                        let sent: u128 = cm.data.as_ref().and_then(|d| d.get("sent")).and_then(|s| s.parse().ok()).unwrap_or(0);
-                        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+                        let sent: u128 = cm
+                            .data
+                            .as_ref()
+                            .and_then(|d| d.get("sent"))
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0);
+                        let now = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_nanos();
                         lat.push(Duration::from_nanos(now.saturating_sub(sent) as u64));
                     }
                     Ok(Ok(Some(_))) => {}
@@ -215,12 +260,17 @@ async fn run_suite(label: &str, server: &Server) {
     ready.wait().await;
     let t = Instant::now();
     for i in 0..events {
-        let sent = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let sent = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         let cm: ConfigMap = serde_json::from_value(json!({
             "metadata": {"name": format!("e-{i:04}")}, "data": {"sent": sent.to_string()},
         }))
         .expect("cm");
-        cms.create(&PostParams::default(), &cm).await.expect("create");
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut lat = Vec::new();
@@ -235,7 +285,10 @@ async fn run_suite(label: &str, server: &Server) {
     lat.sort();
     println!(
         "watch fan-out: {watchers} watchers x {events} events in {:.1} s; {complete}/{watchers} got every event; delivery p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
-        t.elapsed().as_secs_f64(), pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)
+        t.elapsed().as_secs_f64(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        pct(&lat, 1.0)
     );
 }
 

@@ -35,7 +35,12 @@ fn used(api: &Api) -> (HashSet<String>, HashSet<i64>) {
             if let Some(ip) = v.pointer("/spec/clusterIP").and_then(Value::as_str) {
                 ips.insert(ip.to_string());
             }
-            for p in v.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+            for p in v
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(n) = p.get("nodePort").and_then(Value::as_i64) {
                     ports.insert(n);
                 }
@@ -55,10 +60,18 @@ fn invalid(field: &str, value: &str, why: &str) -> Cause {
 
 /// Fills `spec.clusterIP(s)` and node ports of a new Service.
 pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
-    let ty = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+    let ty = svc
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
     let (used_ips, used_ports) = used(api);
     if ty != "ExternalName" {
-        let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+        let requested = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let ip = match requested.as_str() {
             "None" => "None".to_string(),
             "" => {
@@ -73,12 +86,18 @@ pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
                         break;
                     }
                 }
-                found.ok_or_else(|| invalid("spec.clusterIPs", "", "failed to allocate IP: range is full"))?
+                found.ok_or_else(|| {
+                    invalid(
+                        "spec.clusterIPs",
+                        "",
+                        "failed to allocate IP: range is full",
+                    )
+                })?
             }
             other => {
-                let parsed: Ipv4Addr = other
-                    .parse()
-                    .map_err(|_| invalid("spec.clusterIPs[0]", other, "must be a valid IP address"))?;
+                let parsed: Ipv4Addr = other.parse().map_err(|_| {
+                    invalid("spec.clusterIPs[0]", other, "must be a valid IP address")
+                })?;
                 if !in_cidr(parsed) {
                     return Err(invalid(
                         "spec.clusterIPs",
@@ -145,12 +164,18 @@ pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
 /// Updates keep the allocated ClusterIP and node ports when the client left them out.
 pub fn carry_service_allocations(old: &Value, new: &mut Value) {
     for f in ["clusterIP", "clusterIPs"] {
-        let new_empty = new.pointer(&format!("/spec/{f}")).is_none_or(|v| v.is_null() || v == "");
+        let new_empty = new
+            .pointer(&format!("/spec/{f}"))
+            .is_none_or(|v| v.is_null() || v == "");
         if new_empty && let Some(v) = old.pointer(&format!("/spec/{f}")) {
             new["spec"][f] = v.clone();
         }
     }
-    let old_ports: Vec<Value> = old.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    let old_ports: Vec<Value> = old
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let keeps_node_ports = matches!(
         new.pointer("/spec/type").and_then(Value::as_str),
         Some("NodePort" | "LoadBalancer")
@@ -160,10 +185,14 @@ pub fn carry_service_allocations(old: &Value, new: &mut Value) {
     }
     if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
         for p in ports {
-            if p.get("nodePort").is_some_and(|v| v.as_i64().unwrap_or(0) != 0) {
+            if p.get("nodePort")
+                .is_some_and(|v| v.as_i64().unwrap_or(0) != 0)
+            {
                 continue;
             }
-            let same = old_ports.iter().find(|o| o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol"));
+            let same = old_ports
+                .iter()
+                .find(|o| o.get("port") == p.get("port") && o.get("protocol") == p.get("protocol"));
             if let Some(n) = same.and_then(|o| o.get("nodePort")) {
                 p["nodePort"] = n.clone();
             }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use capstan_api_types::{ResourceInfo, registry};
 
-pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_V2: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 pub const AGGREGATED_V2BETA1: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
 
@@ -32,7 +33,16 @@ pub const EXTRA: &[ExtraResource] = &[
     },
 ];
 
-pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// Which flavour of discovery the Accept header asks for.
 pub fn wants_aggregated(accept: &str) -> Option<&'static str> {
@@ -57,7 +67,9 @@ fn group_versions(core: bool) -> Vec<(&'static str, &'static str)> {
             gvs.push((e.group, e.version));
         }
     }
-    gvs.into_iter().filter(|(g, _)| g.is_empty() == core).collect()
+    gvs.into_iter()
+        .filter(|(g, _)| g.is_empty() == core)
+        .collect()
 }
 
 fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static ResourceInfo> {
@@ -122,7 +134,9 @@ pub fn aggregated(core: bool, content_type: &str) -> Value {
     };
     let mut groups: Vec<(&str, Vec<Value>)> = Vec::new();
     for (group, version) in group_versions(core) {
-        let mut resources: Vec<Value> = resources_of(group, version).map(aggregated_resource).collect();
+        let mut resources: Vec<Value> = resources_of(group, version)
+            .map(aggregated_resource)
+            .collect();
         resources.extend(aggregated_extra(group, version));
         let v = json!({"version": version, "freshness": "Current", "resources": resources});
         match groups.iter_mut().find(|(g, _)| *g == group) {
@@ -152,7 +166,9 @@ fn api_group(group: &str) -> Option<Value> {
         .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
         .collect();
     let preferred = versions.first()?.clone();
-    Some(json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions, "preferredVersion": preferred}))
+    Some(
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions, "preferredVersion": preferred}),
+    )
 }
 
 pub fn group(group: &str) -> Option<Value> {
@@ -210,12 +226,21 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             resources.push(sv);
         }
     }
-    for e in EXTRA.iter().filter(|e| e.group == group && e.version == version) {
+    for e in EXTRA
+        .iter()
+        .filter(|e| e.group == group && e.version == version)
+    {
         resources.push(json!({
             "name": e.plural, "singularName": e.kind.to_lowercase(), "namespaced": false,
             "kind": e.kind, "verbs": ["create"],
         }));
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }

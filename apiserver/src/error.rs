@@ -21,7 +21,7 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    pub details: Option<Box<Details>>,
     /// Seconds for a `Retry-After` header (429).
     pub retry_after: Option<u64>,
 }
@@ -58,7 +58,7 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: Details) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -76,26 +76,41 @@ impl ApiError {
     }
 
     pub fn not_found(t: &Target<'_>) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{}\" not found", t.resource, t.name))
-            .with_details(Self::target_details(t))
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{}\" not found", t.resource, t.name),
+        )
+        .with_details(Self::target_details(t))
     }
 
     /// 404 for a path that names no resource at all.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(Details::default())
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(Details::default())
     }
 
     pub fn already_exists(t: &Target<'_>) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", t.resource, t.name))
-            .with_details(Self::target_details(t))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{}\" already exists", t.resource, t.name),
+        )
+        .with_details(Self::target_details(t))
     }
 
     pub fn conflict(t: &Target<'_>, why: &str) -> Self {
         Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{}\": {}", t.resource, t.name, why),
+            format!(
+                "Operation cannot be fulfilled on {} \"{}\": {}",
+                t.resource, t.name, why
+            ),
         )
         .with_details(Self::target_details(t))
     }
@@ -122,16 +137,28 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"
+            ),
         )
     }
 
     pub fn not_acceptable(accept: &str) -> Self {
-        Self::new(406, "NotAcceptable", format!("only the following media types are accepted: application/json, application/yaml (got {accept:?})"))
+        Self::new(
+            406,
+            "NotAcceptable",
+            format!(
+                "only the following media types are accepted: application/json, application/yaml (got {accept:?})"
+            ),
+        )
     }
 
     pub fn too_large() -> Self {
-        Self::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: limit is 3145728",
+        )
     }
 
     pub fn gone(message: impl Into<String>) -> Self {

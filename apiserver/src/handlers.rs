@@ -13,9 +13,7 @@ use capstan_api_types::ResourceInfo;
 
 use crate::error::{ApiError, ApiResult};
 use crate::object;
-use crate::request::{
-    self, BodyFormat, MAX_BODY_BYTES, Query, ResponseFormat,
-};
+use crate::request::{self, BodyFormat, MAX_BODY_BYTES, Query, ResponseFormat};
 use crate::rest::{DeleteOptions, ListOptions, Mutation, WriteOptions, WriteResult};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::server::App;
@@ -35,14 +33,18 @@ pub async fn resource(
 }
 
 async fn read_body(body: Body) -> ApiResult<bytes::Bytes> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::too_large())
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::too_large())
 }
 
 /// Default field manager: the client's program name from its User-Agent, as Kubernetes does.
 fn field_manager(query: &Query, headers: &HeaderMap) -> ApiResult<String> {
     if let Some(m) = query.get("fieldManager") {
         if m.len() > 128 {
-            return Err(ApiError::bad_request("fieldManager: Too long: may not be more than 128 bytes"));
+            return Err(ApiError::bad_request(
+                "fieldManager: Too long: may not be more than 128 bytes",
+            ));
         }
         return Ok(m.to_string());
     }
@@ -84,7 +86,11 @@ async fn handle(
         return Err(ApiError::no_route());
     }
     let ns = rp.namespace.as_deref();
-    match (method.clone(), rp.name.as_deref(), rp.subresource.as_deref()) {
+    match (
+        method.clone(),
+        rp.name.as_deref(),
+        rp.subresource.as_deref(),
+    ) {
         (Method::GET, None, None) => {
             if query.flag("watch") {
                 watch::serve(app.clone(), r, rp.namespace.clone(), &query, format).await
@@ -105,7 +111,14 @@ async fn handle(
             let value = request::decode_body(fmt, &read_body(body).await?)?;
             let opts = write_options(&query, headers)?;
             let res = app.api.create(r, ns, value, &opts).await?;
-            respond(r, StatusCode::CREATED, res.object, format, &query, &res.warnings)
+            respond(
+                r,
+                StatusCode::CREATED,
+                res.object,
+                format,
+                &query,
+                &res.warnings,
+            )
         }
         (Method::POST, Some(name), Some("binding")) => {
             let fmt = request::body_format(headers)?;
@@ -131,8 +144,14 @@ async fn handle(
             let fmt = request::body_format(headers)?;
             let value = request::decode_body(fmt, &read_body(body).await?)?;
             let opts = write_options(&query, headers)?;
-            let res = subresources::update_scale(app, r, ns, name, opts, move |_| Ok(value.clone())).await?;
-            respond_plain(StatusCode::OK, subresources::scale_of(r, &res.object)?, format)
+            let res =
+                subresources::update_scale(app, r, ns, name, opts, move |_| Ok(value.clone()))
+                    .await?;
+            respond_plain(
+                StatusCode::OK,
+                subresources::scale_of(r, &res.object)?,
+                format,
+            )
         }
         (Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
             let fmt = request::body_format(headers)?;
@@ -161,7 +180,18 @@ async fn handle(
             let raw = read_body(body).await?;
             let opts = delete_options(headers, &raw, &query)?;
             let list_opts = list_options(r, &query)?;
-            let result = app.api.list(r, ns, &ListOptions { limit: 0, continue_token: None, ..list_opts }).await?;
+            let result = app
+                .api
+                .list(
+                    r,
+                    ns,
+                    &ListOptions {
+                        limit: 0,
+                        continue_token: None,
+                        ..list_opts
+                    },
+                )
+                .await?;
             let mut deleted = Vec::new();
             for item in result.items {
                 let v: Value = serde_json::from_slice(&item).unwrap_or(Value::Null);
@@ -211,9 +241,14 @@ pub fn list_options(r: &ResourceInfo, query: &Query) -> ApiResult<ListOptions> {
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let limit = query.int("limit")?.unwrap_or(0);
     if limit < 0 {
-        return Err(ApiError::bad_request("limit must be a non-negative integer"));
+        return Err(ApiError::bad_request(
+            "limit must be a non-negative integer",
+        ));
     }
-    let rv_match = query.get("resourceVersionMatch").filter(|s| !s.is_empty()).map(str::to_string);
+    let rv_match = query
+        .get("resourceVersionMatch")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if let Some(m) = &rv_match
         && !matches!(m.as_str(), "Exact" | "NotOlderThan")
     {
@@ -225,7 +260,10 @@ pub fn list_options(r: &ResourceInfo, query: &Query) -> ApiResult<ListOptions> {
         labels,
         fields,
         limit: limit as usize,
-        continue_token: query.get("continue").filter(|s| !s.is_empty()).map(str::to_string),
+        continue_token: query
+            .get("continue")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         resource_version: query.get("resourceVersion").map(str::to_string),
         resource_version_match: rv_match,
     })
@@ -256,7 +294,8 @@ async fn list(
         }
         ResponseFormat::Json | ResponseFormat::Yaml => {
             // Items are already-serialised JSON: splice them without re-encoding.
-            let mut out = Vec::with_capacity(result.items.iter().map(|b| b.len() + 1).sum::<usize>() + 256);
+            let mut out =
+                Vec::with_capacity(result.items.iter().map(|b| b.len() + 1).sum::<usize>() + 256);
             out.extend_from_slice(
                 format!(
                     "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[",
@@ -274,7 +313,8 @@ async fn list(
             }
             out.extend_from_slice(b"]}");
             if format == ResponseFormat::Yaml {
-                let v: Value = serde_json::from_slice(&out).map_err(|e| ApiError::internal(e.to_string()))?;
+                let v: Value =
+                    serde_json::from_slice(&out).map_err(|e| ApiError::internal(e.to_string()))?;
                 return yaml_response(StatusCode::OK, &v);
             }
             json_response(StatusCode::OK, out, &[])
@@ -297,7 +337,10 @@ async fn patch_request(
 ) -> ApiResult<Response> {
     if !matches!(
         fmt,
-        BodyFormat::JsonPatch | BodyFormat::MergePatch | BodyFormat::StrategicMergePatch | BodyFormat::ApplyPatch
+        BodyFormat::JsonPatch
+            | BodyFormat::MergePatch
+            | BodyFormat::StrategicMergePatch
+            | BodyFormat::ApplyPatch
     ) {
         return Err(ApiError::unsupported_media_type(&format!("{fmt:?}")));
     }
@@ -306,12 +349,19 @@ async fn patch_request(
             return Err(ApiError::unsupported_media_type("apply on scale"));
         }
         let force = query.flag("force");
-        if !query.get("fieldManager").is_some_and(|m| !m.is_empty()) {
-            return Err(ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+        if query.get("fieldManager").is_none_or(str::is_empty) {
+            return Err(ApiError::bad_request(
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ));
         }
         let config = request::decode_body(fmt, &raw)?;
-        let (res, created) = crate::ssa::server_side_apply(app, r, ns, name, sub, config, &opts, force).await?;
-        let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+        let (res, created) =
+            crate::ssa::server_side_apply(app, r, ns, name, sub, config, &opts, force).await?;
+        let code = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         return respond(r, code, res.object, format, query, &res.warnings);
     }
     if sub == Some("scale") {
@@ -319,7 +369,11 @@ async fn patch_request(
             patch::patch_object("Scale", fmt, scale, &raw)
         })
         .await?;
-        return respond_plain(StatusCode::OK, subresources::scale_of(r, &res.object)?, format);
+        return respond_plain(
+            StatusCode::OK,
+            subresources::scale_of(r, &res.object)?,
+            format,
+        );
     }
     let validation_mode = opts.field_validation;
     let api = &app.api;
@@ -328,11 +382,19 @@ async fn patch_request(
             let patched = patch::patch_object(r.kind, fmt, current, &raw)?;
             let mut warnings = Vec::new();
             let patched = api.check_patched(r, patched, validation_mode, &mut warnings)?;
-            let precondition = match (object::resource_version(&patched), object::resource_version(current)) {
+            let precondition = match (
+                object::resource_version(&patched),
+                object::resource_version(current),
+            ) {
                 (Some(p), Some(c)) if p != c => Some(p),
                 _ => None,
             };
-            Ok(Mutation { object: patched, precondition, track_fields: true, warnings })
+            Ok(Mutation {
+                object: patched,
+                precondition,
+                track_fields: true,
+                warnings,
+            })
         })
         .await?;
     respond(r, StatusCode::OK, res.object, format, query, &res.warnings)
@@ -357,8 +419,10 @@ fn warning_headers(resp: &mut Response, warnings: &[String]) {
 
 pub fn json_response(code: StatusCode, body: Vec<u8>, warnings: &[String]) -> ApiResult<Response> {
     let mut resp = (code, body).into_response();
-    resp.headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     warning_headers(&mut resp, warnings);
     Ok(resp)
 }
@@ -366,8 +430,10 @@ pub fn json_response(code: StatusCode, body: Vec<u8>, warnings: &[String]) -> Ap
 fn yaml_response(code: StatusCode, v: &Value) -> ApiResult<Response> {
     let text = serde_yaml::to_string(v).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut resp = (code, text).into_response();
-    resp.headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
     Ok(resp)
 }
 
@@ -382,8 +448,15 @@ pub fn respond(
 ) -> ApiResult<Response> {
     match format {
         ResponseFormat::Table => {
-            let rv = object::meta_str(&obj, "resourceVersion").unwrap_or_default().to_string();
-            let t = table::list_table(r, std::slice::from_ref(&obj), json!({"resourceVersion": rv}), query.get("includeObject"));
+            let rv = object::meta_str(&obj, "resourceVersion")
+                .unwrap_or_default()
+                .to_string();
+            let t = table::list_table(
+                r,
+                std::slice::from_ref(&obj),
+                json!({"resourceVersion": rv}),
+                query.get("includeObject"),
+            );
             json_response(code, t.to_string().into_bytes(), warnings)
         }
         ResponseFormat::Yaml => yaml_response(code, &obj),
@@ -401,4 +474,3 @@ pub fn respond_plain(code: StatusCode, v: Value, format: ResponseFormat) -> ApiR
         _ => json_response(code, v.to_string().into_bytes(), &[]),
     }
 }
-

@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "capstan-apiserver", about = "Kubernetes-compatible API server for Capstan")]
+#[command(
+    name = "capstan-apiserver",
+    about = "Kubernetes-compatible API server for Capstan"
+)]
 struct Args {
     /// Directory of the embedded SQLite store (used unless --etcd-servers is given).
     #[arg(long, default_value = "capstan-data")]

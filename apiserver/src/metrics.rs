@@ -62,22 +62,38 @@ impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency: HistogramFamily<LatencyLabels> = Family::new_with_constructor(latency_histogram);
+        let latency: HistogramFamily<LatencyLabels> =
+            Family::new_with_constructor(latency_histogram);
         let watches = Family::<ResourceLabel, Gauge>::default();
-        let store_latency: HistogramFamily<OperationLabel> = Family::new_with_constructor(latency_histogram);
-        registry.register("apiserver_request", "API requests by verb, resource and code", requests.clone());
+        let store_latency: HistogramFamily<OperationLabel> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "apiserver_request",
+            "API requests by verb, resource and code",
+            requests.clone(),
+        );
         registry.register(
             "apiserver_request_duration_seconds",
             "API request latency by verb and resource (watches: time to first byte)",
             latency.clone(),
         );
-        registry.register("apiserver_registered_watchers", "Open watches by resource", watches.clone());
+        registry.register(
+            "apiserver_registered_watchers",
+            "Open watches by resource",
+            watches.clone(),
+        );
         registry.register(
             "apiserver_storage_duration_seconds",
             "Store operation latency by operation",
             store_latency.clone(),
         );
-        Arc::new(Metrics { registry, requests, latency, watches, store_latency })
+        Arc::new(Metrics {
+            registry,
+            requests,
+            latency,
+            watches,
+            store_latency,
+        })
     }
 
     pub fn render(&self) -> String {
@@ -89,16 +105,26 @@ impl Metrics {
     }
 
     pub fn watch_started(&self, resource: &str) {
-        self.watches.get_or_create(&ResourceLabel { resource: resource.into() }).inc();
+        self.watches
+            .get_or_create(&ResourceLabel {
+                resource: resource.into(),
+            })
+            .inc();
     }
 
     pub fn watch_ended(&self, resource: &str) {
-        self.watches.get_or_create(&ResourceLabel { resource: resource.into() }).dec();
+        self.watches
+            .get_or_create(&ResourceLabel {
+                resource: resource.into(),
+            })
+            .dec();
     }
 
     fn observe_store(&self, operation: &str, started: Instant) {
         self.store_latency
-            .get_or_create(&OperationLabel { operation: operation.into() })
+            .get_or_create(&OperationLabel {
+                operation: operation.into(),
+            })
             .observe(started.elapsed().as_secs_f64());
     }
 }
@@ -134,11 +160,18 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let resp = next.run(req).await;
     metrics
         .latency
-        .get_or_create(&LatencyLabels { verb: verb.clone(), resource: resource.clone() })
+        .get_or_create(&LatencyLabels {
+            verb: verb.clone(),
+            resource: resource.clone(),
+        })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
-        .get_or_create(&RequestLabels { verb, resource, code: resp.status().as_u16().to_string() })
+        .get_or_create(&RequestLabels {
+            verb,
+            resource,
+            code: resp.status().as_u16().to_string(),
+        })
         .inc();
     resp
 }

@@ -19,13 +19,17 @@ pub const BUILT_IN: &[&str] = &["default", "kube-system", "kube-public", "kube-n
 const UNDELETABLE: &[&str] = &["default", "kube-system", "kube-public"];
 
 fn namespaces() -> ApiResult<&'static ResourceInfo> {
-    registry::find("", "v1", "namespaces").ok_or_else(|| ApiError::internal("namespaces not registered"))
+    registry::find("", "v1", "namespaces")
+        .ok_or_else(|| ApiError::internal("namespaces not registered"))
 }
 
 /// Creates the built-in namespaces when missing, and resumes unfinished terminations.
 pub async fn bootstrap(app: &Arc<App>) -> ApiResult<()> {
     let r = namespaces()?;
-    let opts = WriteOptions { field_manager: "capstan-apiserver".into(), ..WriteOptions::default() };
+    let opts = WriteOptions {
+        field_manager: "capstan-apiserver".into(),
+        ..WriteOptions::default()
+    };
     for name in BUILT_IN {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
         match app.api.create(r, None, obj, &opts).await {
@@ -36,7 +40,8 @@ pub async fn bootstrap(app: &Arc<App>) -> ApiResult<()> {
     }
     let all = app.api.list(r, None, &ListOptions::default()).await?;
     for raw in all.items {
-        let ns: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
+        let ns: Value =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
         if object::is_terminating(&ns) {
             spawn_finalizer(app.clone(), object::name(&ns).to_string());
         }
@@ -49,14 +54,20 @@ pub async fn delete(app: &Arc<App>, name: &str, opts: &DeleteOptions) -> ApiResu
     let r = namespaces()?;
     if UNDELETABLE.contains(&name) {
         let q = r.qualified_resource();
-        return Err(ApiError::forbidden(&target(r, &q, name), "this namespace may not be deleted"));
+        return Err(ApiError::forbidden(
+            &target(r, &q, name),
+            "this namespace may not be deleted",
+        ));
     }
     let current = app.api.get(r, None, name).await?;
     if let Some(uid) = &opts.precondition_uid
         && object::meta_str(&current, "uid") != Some(uid.as_str())
     {
         let q = r.qualified_resource();
-        return Err(ApiError::conflict(&target(r, &q, name), "Precondition failed: UID mismatch"));
+        return Err(ApiError::conflict(
+            &target(r, &q, name),
+            "Precondition failed: UID mismatch",
+        ));
     }
     if opts.dry_run {
         return Ok(current);
@@ -89,7 +100,9 @@ fn spawn_finalizer(app: Arc<App>, name: String) {
                     return;
                 }
                 Ok(false) => {}
-                Err(e) => tracing::warn!(namespace = %name, error = %e, "namespace cleanup step failed"),
+                Err(e) => {
+                    tracing::warn!(namespace = %name, error = %e, "namespace cleanup step failed")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -106,11 +119,16 @@ async fn finalize_once(app: &Arc<App>, name: &str) -> ApiResult<bool> {
         let items = app.api.list(r, Some(name), &ListOptions::default()).await?;
         for raw in items.items {
             remaining += 1;
-            let obj: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
+            let obj: Value =
+                serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
             if object::is_terminating(&obj) {
                 continue;
             }
-            match app.api.delete(r, Some(name), object::name(&obj), &DeleteOptions::default()).await {
+            match app
+                .api
+                .delete(r, Some(name), object::name(&obj), &DeleteOptions::default())
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),

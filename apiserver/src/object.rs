@@ -7,7 +7,10 @@ use serde_json::{Map, Value, json};
 
 pub fn set_resource_version(obj: &mut Value, revision: i64) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
     }
 }
 
@@ -49,7 +52,11 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     meta(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -93,7 +100,9 @@ pub fn rfc3339(unix: i64) -> String {
 
 /// RFC 3339 with microseconds (`metav1.MicroTime`, used by Leases and events.k8s.io).
 pub fn rfc3339_micros_now() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let base = rfc3339(now.as_secs() as i64);
     format!("{}.{:06}Z", base.trim_end_matches('Z'), now.subsec_micros())
 }
@@ -156,6 +165,9 @@ mod tests {
             assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
         }
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(parse_rfc3339("2023-11-14T23:13:20.123+01:00"), Some(1_700_000_000));
+        assert_eq!(
+            parse_rfc3339("2023-11-14T23:13:20.123+01:00"),
+            Some(1_700_000_000)
+        );
     }
 }

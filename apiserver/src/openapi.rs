@@ -31,9 +31,21 @@ fn param(name: &str, location: &str, description: &str) -> Value {
 
 fn write_params() -> Vec<Value> {
     vec![
-        param("dryRun", "query", "When present, indicates that modifications should not be persisted."),
-        param("fieldManager", "query", "fieldManager is a name associated with the actor or entity that is making these changes."),
-        param("fieldValidation", "query", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict."),
+        param(
+            "dryRun",
+            "query",
+            "When present, indicates that modifications should not be persisted.",
+        ),
+        param(
+            "fieldManager",
+            "query",
+            "fieldManager is a name associated with the actor or entity that is making these changes.",
+        ),
+        param(
+            "fieldValidation",
+            "query",
+            "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.",
+        ),
     ]
 }
 
@@ -84,7 +96,10 @@ fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
 fn document(group: &str, version: &str, schemas: &Schemas) -> Value {
     let mut paths = Map::new();
     let mut wanted = BTreeSet::new();
-    for r in registry().iter().filter(|r| r.group == group && r.version == version) {
+    for r in registry()
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let schema_ref = format!("#/components/schemas/{}", r.schema_name);
         wanted.insert(r.schema_name.clone());
         let base = format!("/{}", gv_key(group, version));
@@ -94,7 +109,9 @@ fn document(group: &str, version: &str, schemas: &Schemas) -> Value {
             format!("{base}/{}", r.plural)
         };
         let item = format!("{collection}/{{name}}");
-        let ns_param = r.namespaced.then(|| param("namespace", "path", "object name and auth scope"));
+        let ns_param = r
+            .namespaced
+            .then(|| param("namespace", "path", "object name and auth scope"));
         let with_ns = |mut v: Vec<Value>| {
             if let Some(p) = &ns_param {
                 v.insert(0, p.clone());
@@ -113,7 +130,11 @@ fn document(group: &str, version: &str, schemas: &Schemas) -> Value {
         let mut item_write = vec![name_param.clone()];
         item_write.extend(write_params());
         let mut patch_params = item_write.clone();
-        patch_params.push(param("force", "query", "Force is going to \"force\" Apply requests."));
+        patch_params.push(param(
+            "force",
+            "query",
+            "Force is going to \"force\" Apply requests.",
+        ));
         paths.insert(
             item.clone(),
             json!({
@@ -168,7 +189,10 @@ impl OpenApi {
             let doc = document(group, version, schemas).to_string();
             let mut h = DefaultHasher::new();
             doc.hash(&mut h);
-            docs.insert(gv_key(group, version), (doc, format!("{:016X}", h.finish())));
+            docs.insert(
+                gv_key(group, version),
+                (doc, format!("{:016X}", h.finish())),
+            );
         }
         OpenApi { docs }
     }
@@ -178,13 +202,18 @@ impl OpenApi {
             .docs
             .iter()
             .map(|(k, (_, hash))| {
-                (k.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{k}?hash={hash}")}))
+                (
+                    k.clone(),
+                    json!({"serverRelativeURL": format!("/openapi/v3/{k}?hash={hash}")}),
+                )
             })
             .collect();
         json!({"paths": paths})
     }
 
     pub fn document(&self, key: &str) -> Option<&str> {
-        self.docs.get(key.trim_matches('/')).map(|(d, _)| d.as_str())
+        self.docs
+            .get(key.trim_matches('/'))
+            .map(|(d, _)| d.as_str())
     }
 }

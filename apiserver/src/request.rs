@@ -70,7 +70,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -128,7 +131,12 @@ pub fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
         return Ok(BodyFormat::Json);
     };
     let ct = ct.to_str().unwrap_or_default();
-    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     Ok(match media.as_str() {
         "" | "application/json" | "*/*" => BodyFormat::Json,
         "application/yaml" | "application/x-yaml" | "text/yaml" => BodyFormat::Yaml,
@@ -136,7 +144,9 @@ pub fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
         "application/json-patch+json" => BodyFormat::JsonPatch,
         "application/merge-patch+json" => BodyFormat::MergePatch,
         "application/strategic-merge-patch+json" => BodyFormat::StrategicMergePatch,
-        "application/apply-patch+yaml" | "application/apply-patch+cbor" if media.ends_with("yaml") => {
+        "application/apply-patch+yaml" | "application/apply-patch+cbor"
+            if media.ends_with("yaml") =>
+        {
             BodyFormat::ApplyPatch
         }
         _ => return Err(ApiError::unsupported_media_type(ct)),
@@ -183,36 +193,31 @@ pub enum ResponseFormat {
 }
 
 pub fn response_format(headers: &HeaderMap) -> ApiResult<ResponseFormat> {
-    let Some(accept) = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok())
+    let Some(accept) = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
     else {
         return Ok(ResponseFormat::Json);
     };
-    let mut acceptable = false;
     for item in accept.split(',') {
         let mut parts = item.split(';').map(str::trim);
         let media = parts.next().unwrap_or_default().to_ascii_lowercase();
         let params: Vec<&str> = parts.collect();
         let is_table = params.iter().any(|p| p.eq_ignore_ascii_case("as=Table"));
         match media.as_str() {
-            "application/json" if is_table => {
-                if params.iter().any(|p| *p == "g=meta.k8s.io") {
-                    return Ok(ResponseFormat::Table);
-                }
+            "application/json" if is_table && params.contains(&"g=meta.k8s.io") => {
+                return Ok(ResponseFormat::Table);
             }
-            "application/json" | "*/*" | "application/*" => {
-                if params.iter().all(|p| !p.starts_with("as=")) {
-                    return Ok(ResponseFormat::Json);
-                }
+            "application/json" | "*/*" | "application/*"
+                if params.iter().all(|p| !p.starts_with("as=")) =>
+            {
+                return Ok(ResponseFormat::Json);
             }
             "application/yaml" => return Ok(ResponseFormat::Yaml),
-            // Protobuf answers are not produced; clients that send it also list JSON.
-            "application/vnd.kubernetes.protobuf" => acceptable = true,
             "" => return Ok(ResponseFormat::Json),
+            // Protobuf answers are not produced; clients that accept it also list JSON.
             _ => {}
         }
-    }
-    if acceptable {
-        return Err(ApiError::not_acceptable(accept));
     }
     Err(ApiError::not_acceptable(accept))
 }
@@ -254,7 +259,12 @@ mod tests {
                 .expect("header"),
         );
         assert_eq!(response_format(&h).expect("ok"), ResponseFormat::Table);
-        h.insert("accept", "application/vnd.kubernetes.protobuf,application/json".parse().expect("header"));
+        h.insert(
+            "accept",
+            "application/vnd.kubernetes.protobuf,application/json"
+                .parse()
+                .expect("header"),
+        );
         assert_eq!(response_format(&h).expect("ok"), ResponseFormat::Json);
     }
 }

@@ -14,9 +14,9 @@ use capstan_api_types::ResourceInfo;
 use capstan_store::{KeyValue, Store, StoreError};
 
 use crate::error::{ApiError, ApiResult, StatusCause, Target};
-use crate::schemas::Schemas;
 use crate::object::{self, meta_mut};
 use crate::request::FieldValidation;
+use crate::schemas::Schemas;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::watch_cache::{CachedObject, WatchCache};
 use crate::{allocator, defaults, strategy, validation};
@@ -92,14 +92,20 @@ impl DeleteOptions {
                 )));
             }
         };
-        let policy = policy.or_else(|| match body.get("orphanDependents").and_then(Value::as_bool) {
-            Some(true) => Some("Orphan".into()),
-            Some(false) => Some("Background".into()),
-            None => None,
-        });
+        let policy =
+            policy.or_else(
+                || match body.get("orphanDependents").and_then(Value::as_bool) {
+                    Some(true) => Some("Orphan".into()),
+                    Some(false) => Some("Background".into()),
+                    None => None,
+                },
+            );
         Ok(DeleteOptions {
             grace_period_seconds: body.get("gracePeriodSeconds").and_then(Value::as_i64),
-            precondition_uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(Into::into),
+            precondition_uid: body
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(Into::into),
             precondition_rv: body
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
@@ -114,7 +120,12 @@ impl DeleteOptions {
 }
 
 pub fn target<'a>(r: &'a ResourceInfo, qualified: &'a str, name: &'a str) -> Target<'a> {
-    Target { resource: qualified, group: r.group, plural: r.plural, name }
+    Target {
+        resource: qualified,
+        group: r.group,
+        plural: r.plural,
+        name,
+    }
 }
 
 fn not_found(r: &ResourceInfo, name: &str) -> ApiError {
@@ -147,7 +158,11 @@ fn invalid(r: &ResourceInfo, name: &str, causes: Vec<validation::Cause>) -> ApiE
     let message = validation::full_message(&r.qualified_kind(), name, &causes);
     let causes = causes
         .into_iter()
-        .map(|c| StatusCause { reason: c.reason, message: c.message, field: c.field })
+        .map(|c| StatusCause {
+            reason: c.reason,
+            message: c.message,
+            field: c.field,
+        })
         .collect();
     let q = r.qualified_resource();
     ApiError::invalid(r.kind, &target(r, &q, name), message, causes)
@@ -160,7 +175,9 @@ fn encode_continue(revision: i64, key: &str) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(i64, String)> {
     let bad = || ApiError::bad_request(format!("continue key is not valid: {token}"));
-    let raw = base64::engine::general_purpose::STANDARD.decode(token).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
@@ -197,19 +214,25 @@ impl Api {
         if let Some(token) = &opts.continue_token {
             let (rev, start) = decode_continue(token)?;
             if !start.starts_with(&prefix) {
-                return Err(ApiError::bad_request("continue key does not match the request"));
+                return Err(ApiError::bad_request(
+                    "continue key does not match the request",
+                ));
             }
-            return self.list_from_store(r, &prefix, Some(start), rev, opts).await;
+            return self
+                .list_from_store(r, &prefix, Some(start), rev, opts)
+                .await;
         }
         let requested: Option<i64> = match opts.resource_version.as_deref() {
             None | Some("") => None,
-            Some(v) => Some(v.parse().map_err(|_| {
-                ApiError::bad_request(format!("invalid resourceVersion {v:?}"))
-            })?),
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?,
+            ),
         };
         if opts.resource_version_match.as_deref() == Some("Exact") {
-            let rev = requested
-                .ok_or_else(|| ApiError::bad_request("resourceVersionMatch=Exact requires resourceVersion"))?;
+            let rev = requested.ok_or_else(|| {
+                ApiError::bad_request("resourceVersionMatch=Exact requires resourceVersion")
+            })?;
             return self.list_from_store(r, &prefix, None, rev, opts).await;
         }
         let min = match requested {
@@ -234,8 +257,13 @@ impl Api {
         let revision = state.revision.max(self.cache.synced_revision());
         let mut items = Vec::new();
         let mut continue_token = None;
-        let matches = |o: &CachedObject| opts.labels.matches_object(&o.view) && opts.fields.matches(&o.view);
-        if let Some(name) = opts.fields.required_name().filter(|_| ns.is_some() || !r.namespaced) {
+        let matches =
+            |o: &CachedObject| opts.labels.matches_object(&o.view) && opts.fields.matches(&o.view);
+        if let Some(name) = opts
+            .fields
+            .required_name()
+            .filter(|_| ns.is_some() || !r.namespaced)
+        {
             if let Some(o) = state.objects.get(&r.key(ns, name)).filter(|o| matches(o)) {
                 items.push(o.json.clone());
             }
@@ -257,7 +285,11 @@ impl Api {
                 last_key = Some(key);
             }
         }
-        Ok(ListResult { items, revision, continue_token })
+        Ok(ListResult {
+            items,
+            revision,
+            continue_token,
+        })
     }
 
     async fn list_from_store(
@@ -269,7 +301,11 @@ impl Api {
         opts: &ListOptions,
     ) -> ApiResult<ListResult> {
         let mut items = Vec::new();
-        let page_size = if opts.limit == 0 { 0 } else { opts.limit.max(50) };
+        let page_size = if opts.limit == 0 {
+            0
+        } else {
+            opts.limit.max(50)
+        };
         loop {
             let page = self
                 .store
@@ -283,18 +319,28 @@ impl Api {
                 })?;
             let n = page.items.len();
             for (i, kv) in page.items.iter().enumerate() {
-                let Some(o) = CachedObject::from_kv(r.kind, kv) else { continue };
+                let Some(o) = CachedObject::from_kv(r.kind, kv) else {
+                    continue;
+                };
                 if opts.labels.matches_object(&o.view) && opts.fields.matches(&o.view) {
                     items.push(o.json.clone());
                     if opts.limit > 0 && items.len() == opts.limit {
                         let more = i + 1 < n || page.more;
                         let token = more.then(|| encode_continue(revision, &kv.key));
-                        return Ok(ListResult { items, revision, continue_token: token });
+                        return Ok(ListResult {
+                            items,
+                            revision,
+                            continue_token: token,
+                        });
                     }
                 }
             }
             if !page.more || n == 0 {
-                return Ok(ListResult { items, revision, continue_token: None });
+                return Ok(ListResult {
+                    items,
+                    revision,
+                    continue_token: None,
+                });
             }
             start = page.items.last().map(|kv| kv.key.clone());
         }
@@ -321,7 +367,9 @@ impl Api {
             let q = r.qualified_resource();
             return Err(ApiError::forbidden(
                 &target(r, &q, name),
-                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
             ));
         }
         Ok(())
@@ -330,7 +378,9 @@ impl Api {
     /// Checks body kind/apiVersion and namespace against the request.
     pub fn check_identity(r: &ResourceInfo, ns: Option<&str>, obj: &mut Value) -> ApiResult<()> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         let api_version = r.api_version();
         match obj.get("kind").and_then(Value::as_str) {
@@ -364,7 +414,9 @@ impl Api {
                     meta.insert("namespace".into(), json!(url_ns));
                 }
                 (_, None) => {
-                    return Err(ApiError::bad_request("a namespace is required for this request"));
+                    return Err(ApiError::bad_request(
+                        "a namespace is required for this request",
+                    ));
                 }
             }
         } else {
@@ -390,7 +442,9 @@ impl Api {
                         .map(|f| format!("unknown field \"{f}\""))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    return Err(ApiError::bad_request(format!("strict decoding error: {list}")));
+                    return Err(ApiError::bad_request(format!(
+                        "strict decoding error: {list}"
+                    )));
                 }
                 warnings.extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")));
             }
@@ -442,7 +496,10 @@ impl Api {
             return Err(ApiError::invalid(
                 r.kind,
                 &target(r, &q, ""),
-                format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", r.qualified_kind()),
+                format!(
+                    "{} \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                    r.qualified_kind()
+                ),
                 vec![StatusCause {
                     reason: "FieldValueRequired".into(),
                     message: "Required value: name or generateName is required".into(),
@@ -457,7 +514,12 @@ impl Api {
             let meta = meta_mut(&mut obj);
             meta.insert("uid".into(), json!(object::new_uid()));
             meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
-            for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+            for f in [
+                "resourceVersion",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "selfLink",
+            ] {
                 meta.remove(f);
             }
             if strategy::tracks_generation(r) {
@@ -477,7 +539,10 @@ impl Api {
             if explicit_name.is_empty()
                 && let Some(prefix) = &generate_name
             {
-                meta_mut(&mut obj).insert("name".into(), json!(format!("{prefix}{}", object::random_suffix())));
+                meta_mut(&mut obj).insert(
+                    "name".into(),
+                    json!(format!("{prefix}{}", object::random_suffix())),
+                );
             }
             let name = object::name(&obj).to_string();
             let causes = validation::validate_create(r.group, r.kind, &obj);
@@ -485,23 +550,42 @@ impl Api {
                 return Err(invalid(r, &name, causes));
             }
             if r.kind == "Service" {
-                allocator::allocate_service(self, &mut obj).map_err(|c| invalid(r, &name, vec![c]))?;
+                allocator::allocate_service(self, &mut obj)
+                    .map_err(|c| invalid(r, &name, vec![c]))?;
             }
             if track_fields {
                 let api_version = r.api_version();
                 let now = object::now_rfc3339();
-                crate::patch::apply::record_update(r.kind, None, &mut obj, &opts.field_manager, &api_version, None, &now);
+                crate::patch::apply::record_update(
+                    r.kind,
+                    None,
+                    &mut obj,
+                    &opts.field_manager,
+                    &api_version,
+                    None,
+                    &now,
+                );
             }
             if opts.dry_run {
-                return Ok(WriteResult { object: obj, created: true, warnings });
+                return Ok(WriteResult {
+                    object: obj,
+                    created: true,
+                    warnings,
+                });
             }
             let bytes = encode_for_store(&obj)?;
             match self.store.create(&r.key(ns, &name), bytes).await {
                 Ok(kv) => {
                     object::set_resource_version(&mut obj, kv.mod_revision);
-                    return Ok(WriteResult { object: obj, created: true, warnings });
+                    return Ok(WriteResult {
+                        object: obj,
+                        created: true,
+                        warnings,
+                    });
                 }
-                Err(StoreError::AlreadyExists(_)) if explicit_name.is_empty() && attempt < 7 => continue,
+                Err(StoreError::AlreadyExists(_)) if explicit_name.is_empty() && attempt < 7 => {
+                    continue;
+                }
                 Err(e) => return Err(store_err(r, &name, e)),
             }
         }
@@ -534,7 +618,12 @@ impl Api {
                 .map_err(|e| store_err(r, name, e))?
                 .ok_or_else(|| not_found(r, name))?;
             let current = decode_kv(&kv)?;
-            let Mutation { object: mut new, precondition, track_fields, mut warnings } = mutate(&current)?;
+            let Mutation {
+                object: mut new,
+                precondition,
+                track_fields,
+                mut warnings,
+            } = mutate(&current)?;
             if let Some(want) = precondition
                 && want != kv.mod_revision
             {
@@ -556,24 +645,46 @@ impl Api {
             }
             object::set_resource_version(&mut new, kv.mod_revision);
             if without_volatile(&new) == without_volatile(&current) {
-                return Ok(WriteResult { object: current, created: false, warnings });
+                return Ok(WriteResult {
+                    object: current,
+                    created: false,
+                    warnings,
+                });
             }
             let finalized = object::is_terminating(&new) && object::finalizers(&new).is_empty();
             if opts.dry_run {
-                return Ok(WriteResult { object: new, created: false, warnings });
+                return Ok(WriteResult {
+                    object: new,
+                    created: false,
+                    warnings,
+                });
             }
             let result = if finalized {
-                self.store.delete(&key, Some(kv.mod_revision)).await.map(|(_, rev)| rev)
+                self.store
+                    .delete(&key, Some(kv.mod_revision))
+                    .await
+                    .map(|(_, rev)| rev)
             } else {
                 let bytes = encode_for_store(&new)?;
-                self.store.update(&key, bytes, kv.mod_revision).await.map(|kv| kv.mod_revision)
+                self.store
+                    .update(&key, bytes, kv.mod_revision)
+                    .await
+                    .map(|kv| kv.mod_revision)
             };
             match result {
                 Ok(rev) => {
                     object::set_resource_version(&mut new, rev);
-                    return Ok(WriteResult { object: new, created: false, warnings: std::mem::take(&mut warnings) });
+                    return Ok(WriteResult {
+                        object: new,
+                        created: false,
+                        warnings: std::mem::take(&mut warnings),
+                    });
                 }
-                Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) if precondition.is_none() => continue,
+                Err(StoreError::Conflict { .. } | StoreError::NotFound(_))
+                    if precondition.is_none() =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(store_err(r, name, e)),
             }
         }
@@ -616,14 +727,16 @@ impl Api {
             // Finalizers may only be removed, not added, once deletion has started.
             if old_meta.get("deletionTimestamp").is_some() {
                 let old_f = object::finalizers(current);
-                if let Some(Value::Array(fins)) = meta.get("finalizers") {
-                    if fins.iter().any(|f| f.as_str().is_some_and(|f| !old_f.iter().any(|o| o == f))) {
-                        let q = r.qualified_resource();
-                        return Err(ApiError::forbidden(
-                            &target(r, &q, &name),
-                            "no new finalizers can be added if the object is being deleted",
-                        ));
-                    }
+                if let Some(Value::Array(fins)) = meta.get("finalizers")
+                    && fins
+                        .iter()
+                        .any(|f| f.as_str().is_some_and(|f| !old_f.iter().any(|o| o == f)))
+                {
+                    let q = r.qualified_resource();
+                    return Err(ApiError::forbidden(
+                        &target(r, &q, &name),
+                        "no new finalizers can be added if the object is being deleted",
+                    ));
                 }
             }
         }
@@ -658,7 +771,10 @@ impl Api {
         }
         defaults::apply_defaults(r.group, r.kind, new);
         if strategy::tracks_generation(r) && strategy::spec_changed(current, new) {
-            let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            let g = current
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             meta_mut(new).insert("generation".into(), json!(g + 1));
         }
         if r.kind == "Service" {
@@ -690,11 +806,20 @@ impl Api {
         let mut warnings = Vec::new();
         let body = self.decode_typed(r, body, opts.field_validation, &mut warnings)?;
         let precondition = object::resource_version(&body);
-        if object::meta_str(&body, "resourceVersion").is_some_and(|s| !s.is_empty()) && precondition.is_none() {
-            return Err(ApiError::bad_request("metadata.resourceVersion: Invalid value: must be an integer"));
+        if object::meta_str(&body, "resourceVersion").is_some_and(|s| !s.is_empty())
+            && precondition.is_none()
+        {
+            return Err(ApiError::bad_request(
+                "metadata.resourceVersion: Invalid value: must be an integer",
+            ));
         }
         self.update_with(r, ns, name, opts, subresource, |_current| {
-            Ok(Mutation { object: body.clone(), precondition, track_fields: true, warnings: warnings.clone() })
+            Ok(Mutation {
+                object: body.clone(),
+                precondition,
+                track_fields: true,
+                warnings: warnings.clone(),
+            })
         })
         .await
     }
@@ -723,7 +848,11 @@ impl Api {
             let Some(mut new) = change(&current) else {
                 return Ok(current);
             };
-            match self.store.update(&key, encode_for_store(&new)?, kv.mod_revision).await {
+            match self
+                .store
+                .update(&key, encode_for_store(&new)?, kv.mod_revision)
+                .await
+            {
                 Ok(kv) => {
                     object::set_resource_version(&mut new, kv.mod_revision);
                     return Ok(new);
@@ -810,7 +939,13 @@ impl Api {
 
     /// Marks an object as being deleted instead of removing it, when finalizers, a propagation
     /// policy that needs the garbage collector, or a bound pod's grace period say so.
-    fn graceful_deletion(&self, r: &ResourceInfo, current: &Value, new: &mut Value, opts: &DeleteOptions) -> bool {
+    fn graceful_deletion(
+        &self,
+        r: &ResourceInfo,
+        current: &Value,
+        new: &mut Value,
+        opts: &DeleteOptions,
+    ) -> bool {
         let mut fins = object::finalizers(current);
         match opts.propagation_policy.as_deref() {
             Some("Foreground") if !fins.iter().any(|f| f == "foregroundDeletion") => {
@@ -820,12 +955,18 @@ impl Api {
             _ => {}
         }
         let pod_grace = if r.kind == "Pod" {
-            let bound = current.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+            let bound = current
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
             let finished = matches!(
                 current.pointer("/status/phase").and_then(Value::as_str),
                 Some("Succeeded" | "Failed")
             );
-            let default = current.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+            let default = current
+                .pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(30);
             let grace = opts.grace_period_seconds.unwrap_or(default).max(0);
             (bound && !finished && grace > 0).then_some(grace)
         } else {
@@ -845,7 +986,10 @@ impl Api {
             .and_then(Value::as_i64)
             .is_none_or(|g| grace < g);
         if !already || shorter {
-            meta.insert("deletionTimestamp".into(), json!(object::rfc3339(object::unix_now() + grace)));
+            meta.insert(
+                "deletionTimestamp".into(),
+                json!(object::rfc3339(object::unix_now() + grace)),
+            );
             meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
         }
         true
@@ -877,4 +1021,3 @@ fn without_volatile(v: &Value) -> Value {
     }
     v
 }
-

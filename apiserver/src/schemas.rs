@@ -48,7 +48,10 @@ impl Schemas {
                 .get("$ref")
                 .or_else(|| schema.pointer("/allOf/0/$ref"))
                 .and_then(Value::as_str);
-            match reference.and_then(|r| r.strip_prefix(REF_PREFIX)).and_then(|n| self.definitions.get(n)) {
+            match reference
+                .and_then(|r| r.strip_prefix(REF_PREFIX))
+                .and_then(|n| self.definitions.get(n))
+            {
                 Some(next) => schema = next,
                 None => break,
             }
@@ -78,7 +81,11 @@ impl Schemas {
                 let props = schema.get("properties").and_then(Value::as_object);
                 let additional = schema.get("additionalProperties").filter(|a| a.is_object());
                 for (k, v) in map {
-                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let child = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     match (props.and_then(|p| p.get(k)), additional) {
                         (Some(s), _) => self.walk(s, v, &child, out, depth + 1),
                         (None, Some(a)) => self.walk(a, v, &child, out, depth + 1),
@@ -123,7 +130,9 @@ mod tests {
     #[test]
     fn kinds_carry_their_group_version_kind() {
         let schemas = Schemas::build();
-        let dep = schemas.get("io.k8s.api.apps.v1.Deployment").expect("deployment schema");
+        let dep = schemas
+            .get("io.k8s.api.apps.v1.Deployment")
+            .expect("deployment schema");
         assert_eq!(
             dep["x-kubernetes-group-version-kind"],
             json!([{"group": "apps", "version": "v1", "kind": "Deployment"}])

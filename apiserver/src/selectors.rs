@@ -60,7 +60,9 @@ fn valid_label_key(key: &str) -> bool {
     };
     let name_ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     let prefix_ok = prefix.is_none_or(|p| {
@@ -68,7 +70,8 @@ fn valid_label_key(key: &str) -> bool {
             && p.len() <= 253
             && p.split('.').all(|l| {
                 !l.is_empty()
-                    && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                     && !l.starts_with('-')
                     && !l.ends_with('-')
             })
@@ -79,7 +82,8 @@ fn valid_label_key(key: &str) -> bool {
 fn valid_label_value(v: &str) -> bool {
     v.is_empty()
         || (v.len() <= 63
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && v.starts_with(|c: char| c.is_ascii_alphanumeric())
             && v.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -89,7 +93,11 @@ fn parse_set(s: &str) -> Result<BTreeSet<String>, SelectorError> {
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| SelectorError(format!("expected a parenthesised set of values, found {s:?}")))?;
+        .ok_or_else(|| {
+            SelectorError(format!(
+                "expected a parenthesised set of values, found {s:?}"
+            ))
+        })?;
     let mut set = BTreeSet::new();
     for v in inner.split(',') {
         let v = v.trim();
@@ -104,18 +112,25 @@ fn parse_set(s: &str) -> Result<BTreeSet<String>, SelectorError> {
 fn parse_requirement(part: &str) -> Result<Requirement, SelectorError> {
     let part = part.trim();
     if part.is_empty() {
-        return Err(SelectorError("found '', expected: !, identifier, or 'end of string'".into()));
+        return Err(SelectorError(
+            "found '', expected: !, identifier, or 'end of string'".into(),
+        ));
     }
     let check_key = |k: &str| -> Result<String, SelectorError> {
         let k = k.trim();
         if valid_label_key(k) {
             Ok(k.to_string())
         } else {
-            Err(SelectorError(format!("invalid label key {k:?}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character")))
+            Err(SelectorError(format!(
+                "invalid label key {k:?}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+            )))
         }
     };
     if let Some(key) = part.strip_prefix('!') {
-        return Ok(Requirement { key: check_key(key)?, op: Op::DoesNotExist });
+        return Ok(Requirement {
+            key: check_key(key)?,
+            op: Op::DoesNotExist,
+        });
     }
     for (token, ctor) in [(" notin ", true), (" in ", false)] {
         if let Some(idx) = part.find(token) {
@@ -125,28 +140,47 @@ fn parse_requirement(part: &str) -> Result<Requirement, SelectorError> {
             return Ok(Requirement { key, op });
         }
     }
-    let ops: [(&str, fn(String) -> Result<Op, SelectorError>); 6] = [
+    type MakeOp = fn(String) -> Result<Op, SelectorError>;
+    let ops: [(&str, MakeOp); 6] = [
         ("!=", |v| Ok(Op::NotEquals(v))),
         ("==", |v| Ok(Op::Equals(v))),
         ("=", |v| Ok(Op::Equals(v))),
-        (">", |v| v.parse().map(Op::GreaterThan).map_err(|_| SelectorError(format!("invalid integer value {v:?}")))),
-        ("<", |v| v.parse().map(Op::LessThan).map_err(|_| SelectorError(format!("invalid integer value {v:?}")))),
+        (">", |v| {
+            v.parse()
+                .map(Op::GreaterThan)
+                .map_err(|_| SelectorError(format!("invalid integer value {v:?}")))
+        }),
+        ("<", |v| {
+            v.parse()
+                .map(Op::LessThan)
+                .map_err(|_| SelectorError(format!("invalid integer value {v:?}")))
+        }),
         ("", |_| Ok(Op::Exists)),
     ];
     for (token, make) in ops {
         if token.is_empty() {
-            return Ok(Requirement { key: check_key(part)?, op: make(String::new())? });
+            return Ok(Requirement {
+                key: check_key(part)?,
+                op: make(String::new())?,
+            });
         }
         if let Some(idx) = part.find(token) {
             let key = check_key(&part[..idx])?;
             let value = part[idx + token.len()..].trim().to_string();
             if matches!(token, "=" | "==" | "!=") && !valid_label_value(&value) {
-                return Err(SelectorError(format!("invalid label value: {value:?}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character")));
+                return Err(SelectorError(format!(
+                    "invalid label value: {value:?}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+                )));
             }
-            return Ok(Requirement { key, op: make(value)? });
+            return Ok(Requirement {
+                key,
+                op: make(value)?,
+            });
         }
     }
-    Err(SelectorError(format!("unable to parse requirement: {part:?}")))
+    Err(SelectorError(format!(
+        "unable to parse requirement: {part:?}"
+    )))
 }
 
 impl LabelSelector {
@@ -173,8 +207,17 @@ impl LabelSelector {
                 });
             }
         }
-        for expr in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
-            let key = expr.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+        for expr in sel
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = expr
+                .get("key")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let values: BTreeSet<String> = expr
                 .get("values")
                 .and_then(Value::as_array)
@@ -187,7 +230,11 @@ impl LabelSelector {
                 Some("NotIn") => Op::NotIn(values),
                 Some("Exists") => Op::Exists,
                 Some("DoesNotExist") => Op::DoesNotExist,
-                other => return Err(SelectorError(format!("{other:?} is not a valid label selector operator"))),
+                other => {
+                    return Err(SelectorError(format!(
+                        "{other:?} is not a valid label selector operator"
+                    )));
+                }
             };
             requirements.push(Requirement { key, op });
         }
@@ -219,8 +266,7 @@ impl LabelSelector {
     }
 
     pub fn matches_object(&self, obj: &Value) -> bool {
-        self.is_empty()
-            || self.matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
+        self.is_empty() || self.matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
     }
 }
 
@@ -318,18 +364,22 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once('=') {
                 (f, false, v)
             } else {
-                return Err(SelectorError(format!("invalid selector: '{part}'; can't understand '{part}'")));
+                return Err(SelectorError(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                )));
             };
             let field = field.trim();
             if field != "metadata.name"
                 && field != "metadata.namespace"
                 && !selectable_fields(kind).contains(&field)
             {
-                return Err(SelectorError(format!(
-                    "field label not supported: {field}"
-                )));
+                return Err(SelectorError(format!("field label not supported: {field}")));
             }
-            terms.push((field.to_string(), negate, unescape_field_value(value.trim())));
+            terms.push((
+                field.to_string(),
+                negate,
+                unescape_field_value(value.trim()),
+            ));
         }
         Ok(FieldSelector { terms })
     }
@@ -453,7 +503,8 @@ mod tests {
     fn field_selectors_check_supported_fields_and_match() {
         let pod = json!({"metadata": {"name": "p", "namespace": "default"},
                          "spec": {"nodeName": "node-1"}, "status": {"phase": "Running"}});
-        let s = FieldSelector::parse("spec.nodeName=node-1,status.phase!=Failed", "Pod").expect("ok");
+        let s =
+            FieldSelector::parse("spec.nodeName=node-1,status.phase!=Failed", "Pod").expect("ok");
         assert!(s.matches(&pod));
         let s = FieldSelector::parse("spec.nodeName=", "Pod").expect("ok");
         assert!(!s.matches(&pod));
@@ -461,7 +512,8 @@ mod tests {
         let s = FieldSelector::parse("metadata.name=p", "ConfigMap").expect("ok");
         assert_eq!(s.required_name(), Some("p"));
         let ev = json!({"involvedObject": {"name": "x", "uid": "u"}});
-        let s = FieldSelector::parse("involvedObject.name=x,involvedObject.uid=u", "Event").expect("ok");
+        let s = FieldSelector::parse("involvedObject.name=x,involvedObject.uid=u", "Event")
+            .expect("ok");
         assert!(s.matches(&ev));
     }
 }

@@ -127,8 +127,15 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let metrics = Metrics::new();
     let raw_store = open_store(&config).await?;
-    capstan_store::compaction::spawn_compactor(raw_store.clone(), COMPACTION_KEEP, COMPACTION_INTERVAL);
-    let store: Arc<dyn Store> = Arc::new(MeteredStore { inner: raw_store, metrics: metrics.clone() });
+    capstan_store::compaction::spawn_compactor(
+        raw_store.clone(),
+        COMPACTION_KEEP,
+        COMPACTION_INTERVAL,
+    );
+    let store: Arc<dyn Store> = Arc::new(MeteredStore {
+        inner: raw_store,
+        metrics: metrics.clone(),
+    });
     let cache = WatchCache::new(capstan_api_types::registry(), config.watch_cache_events);
     tokio::spawn(cache.clone().run(store.clone()));
     tokio::time::timeout(Duration::from_secs(60), cache.wait_ready())
@@ -141,7 +148,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let openapi = OpenApi::build(&schemas);
     let (shutdown, _) = watch::channel(false);
     let app = Arc::new(App {
-        api: Api { store, cache, schemas },
+        api: Api {
+            store,
+            cache,
+            schemas,
+        },
         metrics: metrics.clone(),
         openapi,
         shutdown: shutdown.clone(),
@@ -162,11 +173,18 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .map_err(ServerError::from)
     });
     tracing::info!(%addr, "capstan-apiserver listening");
-    Ok(RunningServer { addr, shutdown, task })
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        task,
+    })
 }
 
 /// Runs until `signal` resolves, then shuts down gracefully.
-pub async fn run(config: Config, signal: impl std::future::Future<Output = ()>) -> Result<(), ServerError> {
+pub async fn run(
+    config: Config,
+    signal: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
     let server = start(config).await?;
     let handle = server.shutdown_handle();
     tokio::select! {
@@ -195,19 +213,30 @@ fn router(app: Arc<App>) -> Router {
         .route("/openapi/v2", get(openapi_v2))
         .route("/openapi/v3", get(openapi_index))
         .route("/openapi/v3/{*path}", get(openapi_doc))
-        .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", post(self_subject_access_review))
-        .route("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", post(self_subject_rules_review))
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            post(self_subject_access_review),
+        )
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            post(self_subject_rules_review),
+        )
         .fallback(handlers::resource)
         .with_state(app)
         .layer(middleware::from_fn(no_cache))
-        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
 }
 
 /// kubectl caches `/version` and discovery by HTTP semantics; answers must not be reused.
 async fn no_cache(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 
@@ -236,8 +265,10 @@ async fn version() -> Response {
 
 fn text(code: StatusCode, body: &str) -> Response {
     let mut resp = (code, body.to_string()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 
@@ -263,7 +294,10 @@ async fn metrics_text(State(app): State<Arc<App>>) -> Response {
 }
 
 fn discovery_response(headers: &HeaderMap, core: bool, legacy: Value) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match discovery::wants_aggregated(accept) {
         Some(content_type) => {
             let body = discovery::aggregated(core, content_type).to_string();

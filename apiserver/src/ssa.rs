@@ -72,7 +72,8 @@ pub async fn server_side_apply(
     let mut warnings = Vec::new();
     // Check field types and unknown fields, but keep the config as sent: its field set is what
     // the manager owns.
-    app.api.decode_typed(r, config.clone(), opts.field_validation, &mut warnings)?;
+    app.api
+        .decode_typed(r, config.clone(), opts.field_validation, &mut warnings)?;
     let api_version = r.api_version();
     let manager = opts.field_manager.clone();
     for _ in 0..8 {
@@ -101,9 +102,22 @@ pub async fn server_side_apply(
                     .api
                     .update_with(r, ns, name, opts, sub, |current| {
                         let now = object::now_rfc3339();
-                        let merged = apply::apply(r.kind, Some(current), &config, &manager, &api_version, force, &now)
-                            .map_err(|e| conflict_error(r, name, e))?;
-                        Ok(Mutation { object: merged, precondition, track_fields: false, warnings: warnings.clone() })
+                        let merged = apply::apply(
+                            r.kind,
+                            Some(current),
+                            &config,
+                            &manager,
+                            &api_version,
+                            force,
+                            &now,
+                        )
+                        .map_err(|e| conflict_error(r, name, e))?;
+                        Ok(Mutation {
+                            object: merged,
+                            precondition,
+                            track_fields: false,
+                            warnings: warnings.clone(),
+                        })
                     })
                     .await;
                 match res {
@@ -113,5 +127,7 @@ pub async fn server_side_apply(
             }
         }
     }
-    Err(ApiError::internal("server-side apply did not settle after repeated races"))
+    Err(ApiError::internal(
+        "server-side apply did not settle after repeated races",
+    ))
 }

@@ -10,8 +10,14 @@ use capstan_api_types::ResourceInfo;
 pub fn tracks_generation(r: &ResourceInfo) -> bool {
     matches!(
         r.kind,
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
-            | "PodDisruptionBudget" | "Pod"
+        "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "PodDisruptionBudget"
+            | "Pod"
     )
 }
 

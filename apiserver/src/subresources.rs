@@ -24,7 +24,13 @@ pub fn scale_of(r: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
         None => String::new(),
     };
     let mut scale_meta = serde_json::Map::new();
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = meta.get(f) {
             scale_meta.insert(f.into(), v.clone());
         }
@@ -109,15 +115,24 @@ pub async fn bind(
         && !kind.is_empty()
         && kind != "Node"
     {
-        return Err(ApiError::bad_request(format!("Binding.target.kind must be Node, not {kind}")));
+        return Err(ApiError::bad_request(format!(
+            "Binding.target.kind must be Node, not {kind}"
+        )));
     }
     let q = r.qualified_resource();
     app.api
         .update_with(r, ns, name, opts, Some("binding"), |current| {
             if object::is_terminating(current) {
-                return Err(ApiError::conflict(&target(r, &q, name), "pod is being deleted, cannot be assigned to a host"));
+                return Err(ApiError::conflict(
+                    &target(r, &q, name),
+                    "pod is being deleted, cannot be assigned to a host",
+                ));
             }
-            if let Some(existing) = current.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            if let Some(existing) = current
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            {
                 return Err(ApiError::conflict(
                     &target(r, &q, name),
                     &format!("pod {name} is already assigned to node \"{existing}\""),
@@ -125,11 +140,19 @@ pub async fn bind(
             }
             let mut pod = current.clone();
             pod["spec"]["nodeName"] = json!(node);
-            set_condition(&mut pod, json!({
-                "type": "PodScheduled", "status": "True",
-                "lastProbeTime": null, "lastTransitionTime": object::now_rfc3339(),
-            }));
-            Ok(Mutation { object: pod, precondition: None, track_fields: true, warnings: Vec::new() })
+            set_condition(
+                &mut pod,
+                json!({
+                    "type": "PodScheduled", "status": "True",
+                    "lastProbeTime": null, "lastTransitionTime": object::now_rfc3339(),
+                }),
+            );
+            Ok(Mutation {
+                object: pod,
+                precondition: None,
+                track_fields: true,
+                warnings: Vec::new(),
+            })
         })
         .await?;
     Ok(())
@@ -162,7 +185,10 @@ pub async fn evict(
         _ => DeleteOptions::default(),
     };
     let pod = app.api.get(r, ns, name).await?;
-    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let phase = pod
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let terminal = matches!(phase, "Succeeded" | "Failed");
     if !terminal && !object::is_terminating(&pod) {
         check_disruption_budgets(app, ns, &pod).await?;
@@ -178,14 +204,22 @@ async fn check_disruption_budgets(app: &Arc<App>, ns: Option<&str>, pod: &Value)
     };
     let list = app.api.list(pdbs, ns, &Default::default()).await?;
     for raw in list.items {
-        let pdb: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
-        let Some(sel) = pdb.pointer("/spec/selector") else { continue };
-        let Ok(selector) = LabelSelector::from_object(sel) else { continue };
+        let pdb: Value =
+            serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
+        let Some(sel) = pdb.pointer("/spec/selector") else {
+            continue;
+        };
+        let Ok(selector) = LabelSelector::from_object(sel) else {
+            continue;
+        };
         if selector.is_empty() || !selector.matches_object(pod) {
             continue;
         }
         let pdb_name = object::name(&pdb).to_string();
-        let opts = WriteOptions { field_manager: "capstan-apiserver".into(), ..WriteOptions::default() };
+        let opts = WriteOptions {
+            field_manager: "capstan-apiserver".into(),
+            ..WriteOptions::default()
+        };
         app.api
             .update_with(pdbs, ns, &pdb_name, &opts, Some("status"), |current| {
                 let generation = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);

@@ -20,7 +20,12 @@ fn row_object(obj: &Value, include: Option<&str>) -> Option<Value> {
     }
 }
 
-pub fn list_table(r: &ResourceInfo, items: &[Value], metadata: Value, include: Option<&str>) -> Value {
+pub fn list_table(
+    r: &ResourceInfo,
+    items: &[Value],
+    metadata: Value,
+    include: Option<&str>,
+) -> Value {
     let now = object::unix_now();
     let columns = printers::columns(r.group, r.kind);
     let rows: Vec<Value> = items
@@ -37,7 +42,7 @@ pub fn list_table(r: &ResourceInfo, items: &[Value], metadata: Value, include: O
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": printers::column_definitions_json(&columns),
+        "columnDefinitions": printers::column_definitions_json(columns),
         "rows": rows,
     })
 }

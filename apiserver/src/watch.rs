@@ -53,7 +53,10 @@ impl Encoder {
     fn event(&mut self, kind: &str, obj: &CachedObject) -> Bytes {
         if self.table {
             let value: Value = obj.value();
-            let rv = value.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
+            let rv = value
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(json!(""));
             let mut t = table::list_table(
                 self.resource,
                 std::slice::from_ref(&value),
@@ -124,7 +127,10 @@ pub async fn serve(
     format: ResponseFormat,
 ) -> ApiResult<Response> {
     let opts = list_options(r, query)?;
-    let filter = Filter { namespace: namespace.filter(|_| r.namespaced), opts };
+    let filter = Filter {
+        namespace: namespace.filter(|_| r.namespaced),
+        opts,
+    };
     let allow_bookmarks = query.flag("allowWatchBookmarks");
     let send_initial = query.flag("sendInitialEvents");
     let timeout = query
@@ -135,7 +141,10 @@ pub async fn serve(
     let rv = filter.opts.resource_version.clone().unwrap_or_default();
     let requested: Option<i64> = match rv.as_str() {
         "" => None,
-        v => Some(v.parse().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?),
+        v => Some(
+            v.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?,
+        ),
     };
     if send_initial && query.get("resourceVersionMatch") != Some("NotOlderThan") {
         return Err(ApiError::bad_request(
@@ -146,7 +155,10 @@ pub async fn serve(
     if requested.is_none() {
         // "Most recent" means at least what the store holds now.
         let current = app.api.store.current_revision().await?;
-        app.api.cache.wait_for(current, Duration::from_secs(3)).await;
+        app.api
+            .cache
+            .wait_for(current, Duration::from_secs(3))
+            .await;
     } else if let Some(v) = requested.filter(|v| *v > 0) {
         app.api.cache.wait_for(v, Duration::from_secs(3)).await;
     }
@@ -261,7 +273,9 @@ fn stream_response(initial: Vec<Bytes>, rx: Option<mpsc::Receiver<Bytes>>) -> Re
         None => Body::from_stream(head),
     };
     let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }

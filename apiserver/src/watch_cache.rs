@@ -48,7 +48,9 @@ impl CachedObject {
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.view.pointer("/metadata/namespace").and_then(Value::as_str)
+        self.view
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
     }
 }
 
@@ -140,17 +142,34 @@ impl ResourceCache {
                     return;
                 };
                 let prev = state.objects.insert(kv.key.clone(), obj.clone());
-                let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
-                CacheEvent { kind, revision, object: obj, prev }
+                let kind = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                CacheEvent {
+                    kind,
+                    revision,
+                    object: obj,
+                    prev,
+                }
             }
             WatchEvent::Delete { prev, revision } => {
                 let removed = state.objects.remove(&prev.key);
                 // The DELETED event carries the last state, stamped with the delete revision.
-                let last = KeyValue { mod_revision: *revision, ..prev.clone() };
+                let last = KeyValue {
+                    mod_revision: *revision,
+                    ..prev.clone()
+                };
                 let Some(obj) = CachedObject::from_kv(kind, &last) else {
                     return;
                 };
-                CacheEvent { kind: EventType::Deleted, revision: *revision, object: obj, prev: removed }
+                CacheEvent {
+                    kind: EventType::Deleted,
+                    revision: *revision,
+                    object: obj,
+                    prev: removed,
+                }
             }
         };
         state.revision = revision;
@@ -166,7 +185,12 @@ impl ResourceCache {
 
     fn reset(&self, objects: BTreeMap<String, Arc<CachedObject>>, revision: i64) {
         let mut state = self.write();
-        *state = CacheState { objects, revision, events: VecDeque::new(), oldest: revision };
+        *state = CacheState {
+            objects,
+            revision,
+            events: VecDeque::new(),
+            oldest: revision,
+        };
         drop(state);
         self.changed.send_replace(revision);
     }
@@ -265,7 +289,9 @@ impl WatchCache {
                 break;
             }
             let last = page.items.last().map(|kv| kv.key.clone());
-            page = store.list("/registry/", last.as_deref(), 1000, Some(revision)).await?;
+            page = store
+                .list("/registry/", last.as_deref(), 1000, Some(revision))
+                .await?;
         }
         for (prefix, cache) in &self.by_prefix {
             cache.reset(per_cache.remove(prefix).unwrap_or_default(), revision);

@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "capstan", about = "Capstan: a declarative container orchestrator")]
+#[command(
+    name = "capstan",
+    about = "Capstan: a declarative container orchestrator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

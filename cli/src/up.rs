@@ -6,27 +6,36 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
     let config = capstan_apiserver::Config {
         data_dir: data_dir.join("store"),
         port,
         ..capstan_apiserver::Config::default()
     };
-    let server = capstan_apiserver::start(config).await.context("starting the API server")?;
+    let server = capstan_apiserver::start(config)
+        .await
+        .context("starting the API server")?;
     let kubeconfig = data_dir.join("kubeconfig");
     crate::kubeconfig::write(&kubeconfig, &server.url())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
     println!("Capstan is running: API server at {}", server.url());
     println!("Point kubectl at it with:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
-    println!("Press Ctrl-C to stop; run `capstan up --data-dir {}` again to resume.", data_dir.display());
+    println!(
+        "Press Ctrl-C to stop; run `capstan up --data-dir {}` again to resume.",
+        data_dir.display()
+    );
     let handle = server.shutdown_handle();
     tokio::select! {
         _ = capstan_apiserver::server::shutdown_signal() => { handle.send_replace(true); }
         _ = async { let mut rx = handle.subscribe(); let _ = rx.wait_for(|s| *s).await; } => {}
     }
-    server.wait().await.context("API server stopped with an error")?;
+    server
+        .wait()
+        .await
+        .context("API server stopped with an error")?;
     println!("Capstan stopped.");
     Ok(())
 }

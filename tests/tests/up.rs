@@ -25,12 +25,20 @@ impl Drop for Up {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start(dir: &std::path::Path, port: u16) -> Up {
     let capstan = bin("capstan");
-    assert!(capstan.exists(), "build the binaries first (make test does): {}", capstan.display());
+    assert!(
+        capstan.exists(),
+        "build the binaries first (make test does): {}",
+        capstan.display()
+    );
     let child = Command::new(capstan)
         .args(["up", "--data-dir"])
         .arg(dir)
@@ -78,11 +86,35 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         assert!(out.contains("statefulset.apps/db created"), "{out}");
         assert!(out.contains("cronjob.batch/report created"), "{out}");
         let again = kubectl(dir.path(), &["apply", "-f", examples]);
-        assert!(!again.contains("created") && again.contains("unchanged"), "{again}");
+        assert!(
+            !again.contains("created") && again.contains("unchanged"),
+            "{again}"
+        );
     }
     let _up = start(dir.path(), port);
-    let names = kubectl(dir.path(), &["get", "deploy,sts,svc,cm,job,cronjob", "-n", "shop", "-o", "name"]);
-    for want in ["deployment.apps/web", "statefulset.apps/db", "service/web", "service/db", "configmap/web-config", "job.batch/migrate", "cronjob.batch/report"] {
-        assert!(names.contains(want), "{want} missing after restart: {names}");
+    let names = kubectl(
+        dir.path(),
+        &[
+            "get",
+            "deploy,sts,svc,cm,job,cronjob",
+            "-n",
+            "shop",
+            "-o",
+            "name",
+        ],
+    );
+    for want in [
+        "deployment.apps/web",
+        "statefulset.apps/db",
+        "service/web",
+        "service/db",
+        "configmap/web-config",
+        "job.batch/migrate",
+        "cronjob.batch/report",
+    ] {
+        assert!(
+            names.contains(want),
+            "{want} missing after restart: {names}"
+        );
     }
 }

@@ -12,7 +12,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::request::BodyFormat;
 
 /// Applies a JSON, merge or strategic merge patch to `current`.
-pub fn patch_object(kind: &str, format: BodyFormat, current: &Value, body: &[u8]) -> ApiResult<Value> {
+pub fn patch_object(
+    kind: &str,
+    format: BodyFormat,
+    current: &Value,
+    body: &[u8],
+) -> ApiResult<Value> {
     let parse = || -> ApiResult<Value> {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
@@ -23,7 +28,11 @@ pub fn patch_object(kind: &str, format: BodyFormat, current: &Value, body: &[u8]
                 .map_err(|e| ApiError::bad_request(format!("error decoding JSON patch: {e}")))?;
             let mut doc = current.clone();
             json_patch::patch(&mut doc, &ops).map_err(|e| {
-                ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}"))
+                ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
             })?;
             Ok(doc)
         }
@@ -39,7 +48,9 @@ pub fn patch_object(kind: &str, format: BodyFormat, current: &Value, body: &[u8]
         BodyFormat::StrategicMergePatch => {
             let patch = parse()?;
             if !patch.is_object() {
-                return Err(ApiError::bad_request("a strategic merge patch must be a JSON object"));
+                return Err(ApiError::bad_request(
+                    "a strategic merge patch must be a JSON object",
+                ));
             }
             strategic::strategic_merge(kind, current, &patch)
                 .map_err(|e| ApiError::bad_request(e.to_string()))

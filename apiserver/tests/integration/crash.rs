@@ -40,7 +40,10 @@ async fn spawn_server(args: &[String]) -> (Proc, SocketAddr) {
                 break;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "apiserver did not become ready");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "apiserver did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (Proc(child), addr)
@@ -84,7 +87,11 @@ async fn burst_then_kill(args: Vec<String>) {
         let _ = w.await;
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() > 20, "the burst acknowledged writes before the kill ({})", acked.len());
+    assert!(
+        acked.len() > 20,
+        "the burst acknowledged writes before the kill ({})",
+        acked.len()
+    );
 
     let (_proc2, addr2) = spawn_server(&args).await;
     let (status, list) = raw_request(addr2, "GET", CM_PATH, None, b"").await;
@@ -96,7 +103,12 @@ async fn burst_then_kill(args: Vec<String>) {
         .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
         .collect();
     let missing: Vec<&String> = acked.difference(&present).collect();
-    assert!(missing.is_empty(), "{} acknowledged writes lost, e.g. {:?}", missing.len(), missing.first());
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
     // The store keeps working after recovery.
     let (status, _) = raw_request(
         addr2,
@@ -113,7 +125,17 @@ async fn burst_then_kill(args: Vec<String>) {
 async fn raw_request_checked(addr: SocketAddr, body: &str) -> Option<u16> {
     let task = tokio::spawn({
         let body = body.to_string();
-        async move { raw_request(addr, "POST", CM_PATH, Some("application/json"), body.as_bytes()).await.0 }
+        async move {
+            raw_request(
+                addr,
+                "POST",
+                CM_PATH,
+                Some("application/json"),
+                body.as_bytes(),
+            )
+            .await
+            .0
+        }
     });
     task.await.ok()
 }
@@ -126,6 +148,8 @@ async fn kill_9_mid_burst_loses_no_acknowledged_write_sqlite() {
 
 #[tokio::test]
 async fn kill_9_mid_burst_loses_no_acknowledged_write_etcd() {
-    let Some(etcd) = EtcdServer::start_or_skip().await.expect("etcd starts") else { return };
+    let Some(etcd) = EtcdServer::start_or_skip().await.expect("etcd starts") else {
+        return;
+    };
     burst_then_kill(vec!["--etcd-servers".into(), etcd.endpoint().to_string()]).await;
 }

@@ -14,7 +14,9 @@ use crate::harness::{TestServer, assert_ok};
 
 #[tokio::test]
 async fn kubectl_and_kube_rs_work_on_etcd() {
-    let Some(etcd) = EtcdServer::start_or_skip().await.expect("etcd starts") else { return };
+    let Some(etcd) = EtcdServer::start_or_skip().await.expect("etcd starts") else {
+        return;
+    };
     let endpoints = etcd.endpoints();
     let t = TestServer::start_with(|c| c.etcd_servers = endpoints).await;
     t.kubectl_ok(&["create", "namespace", "onetcd"]).await;
@@ -25,7 +27,9 @@ async fn kubectl_and_kube_rs_work_on_etcd() {
         )
         .await;
     assert!(assert_ok(&["apply"], &out).contains("created"));
-    let got = t.kubectl_ok(&["get", "cm", "a", "-n", "onetcd", "-o", "jsonpath={.data.k}"]).await;
+    let got = t
+        .kubectl_ok(&["get", "cm", "a", "-n", "onetcd", "-o", "jsonpath={.data.k}"])
+        .await;
     assert_eq!(got, "v");
 
     let client = t.client().await;
@@ -44,15 +48,26 @@ async fn kubectl_and_kube_rs_work_on_etcd() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     for i in 0..12 {
-        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).expect("cm");
-        cms.create(&PostParams::default(), &cm).await.expect("create");
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).expect("cm");
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
     }
-    let page = cms.list(&ListParams::default().limit(5)).await.expect("list");
+    let page = cms
+        .list(&ListParams::default().limit(5))
+        .await
+        .expect("list");
     assert_eq!(page.items.len(), 5);
     let token = page.metadata.continue_.expect("continue token");
-    let page2 = cms.list(&ListParams::default().limit(5).continue_token(&token)).await.expect("page 2");
+    let page2 = cms
+        .list(&ListParams::default().limit(5).continue_token(&token))
+        .await
+        .expect("page 2");
     assert_eq!(page2.items.len(), 5);
-    cms.delete("c11", &DeleteParams::default()).await.expect("delete");
+    cms.delete("c11", &DeleteParams::default())
+        .await
+        .expect("delete");
     let deleted = watch_task.await.expect("watch task");
     assert!(deleted, "watch on etcd delivered the delete");
     t.stop().await;

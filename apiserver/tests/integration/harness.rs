@@ -25,13 +25,24 @@ impl TestServer {
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config { data_dir: dir.path().join("store"), port: 0, ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().join("store"),
+            port: 0,
+            ..Config::default()
+        };
         tweak(&mut config);
-        let server = capstan_apiserver::start(config).await.expect("server starts");
+        let server = capstan_apiserver::start(config)
+            .await
+            .expect("server starts");
         let url = server.url();
         let addr = server.addr;
         write_kubeconfig(dir.path(), &url);
-        TestServer { server: Some(server), dir, url, addr }
+        TestServer {
+            server: Some(server),
+            dir,
+            url,
+            addr,
+        }
     }
 
     pub async fn stop(mut self) {
@@ -63,7 +74,13 @@ impl TestServer {
         kube::Client::try_from(config).expect("kube client")
     }
 
-    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (u16, Value) {
         raw_request(self.addr, method, path, content_type, body).await
     }
 }
@@ -94,7 +111,11 @@ pub async fn kubectl_at(dir: &Path, binary: &str, args: &[&str], stdin: Option<&
         .env("KUBECONFIG", dir.join("kubeconfig"))
         .env("HOME", dir.join("home"))
         .env("KUBECACHEDIR", dir.join("home/cache"))
-        .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
@@ -130,7 +151,10 @@ pub async fn raw_request_text(
     body: &[u8],
 ) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if let Some(ct) = content_type {
         head.push_str(&format!("Content-Type: {ct}\r\n"));
     }
@@ -147,7 +171,10 @@ pub async fn raw_request_text(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status line");
-    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if headers
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_string()
@@ -158,7 +185,9 @@ pub async fn raw_request_text(
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -170,7 +199,11 @@ fn dechunk(mut s: &str) -> String {
 
 /// Free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Whether tests that need an optional tool must run (CI) rather than skip.

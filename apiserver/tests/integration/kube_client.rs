@@ -31,15 +31,28 @@ async fn typed_crud_status_and_server_side_apply() {
     let t = TestServer::start().await;
     let client = t.client().await;
     let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    let created = deps.create(&PostParams::default(), &deployment("d1", 1)).await.expect("create");
+    let created = deps
+        .create(&PostParams::default(), &deployment("d1", 1))
+        .await
+        .expect("create");
     assert_eq!(created.metadata.generation, Some(1));
     assert!(created.metadata.uid.is_some());
 
-    let err = deps.create(&PostParams::default(), &deployment("d1", 1)).await.expect_err("duplicate");
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"), "{err:?}");
+    let err = deps
+        .create(&PostParams::default(), &deployment("d1", 1))
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"),
+        "{err:?}"
+    );
 
     let patched = deps
-        .patch("d1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .patch(
+            "d1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
         .await
         .expect("merge patch");
     assert_eq!(patched.spec.as_ref().and_then(|s| s.replicas), Some(3));
@@ -51,14 +64,24 @@ async fn typed_crud_status_and_server_side_apply() {
         .patch_status("d1", &PatchParams::default(), &Patch::Merge(status))
         .await
         .expect("status patch");
-    assert_eq!(after.status.as_ref().and_then(|s| s.ready_replicas), Some(2));
+    assert_eq!(
+        after.status.as_ref().and_then(|s| s.ready_replicas),
+        Some(2)
+    );
     assert_eq!(after.metadata.generation, Some(2));
     // ...and the main resource ignores status.
     let ignored = deps
-        .patch("d1", &PatchParams::default(), &Patch::Merge(json!({"status": {"readyReplicas": 0}})))
+        .patch(
+            "d1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"readyReplicas": 0}})),
+        )
         .await
         .expect("patch");
-    assert_eq!(ignored.status.as_ref().and_then(|s| s.ready_replicas), Some(2));
+    assert_eq!(
+        ignored.status.as_ref().and_then(|s| s.ready_replicas),
+        Some(2)
+    );
 
     let ssa = PatchParams::apply("capstan-test");
     let applied = deps
@@ -78,9 +101,14 @@ async fn typed_crud_status_and_server_side_apply() {
     let scale = deps.get_scale("d2").await.expect("scale");
     assert_eq!(scale.spec.and_then(|s| s.replicas), Some(2));
 
-    deps.delete("d1", &DeleteParams::default()).await.expect("delete");
+    deps.delete("d1", &DeleteParams::default())
+        .await
+        .expect("delete");
     let err = deps.get("d1").await.expect_err("gone");
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 404), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 404),
+        "{err:?}"
+    );
     t.stop().await;
 }
 
@@ -90,8 +118,12 @@ async fn list_pages_with_limit_and_continue() {
     let client = t.client().await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
     for i in 0..25 {
-        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i:02}")}})).expect("cm");
-        cms.create(&PostParams::default(), &cm).await.expect("create");
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("cm-{i:02}")}}))
+                .expect("cm");
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
     }
     let mut names = Vec::new();
     let mut lp = ListParams::default().limit(10);
@@ -102,8 +134,11 @@ async fn list_pages_with_limit_and_continue() {
         names.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
         // A write between pages must not show up: pages are one snapshot.
         if pages == 1 {
-            let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "cm-late"}})).expect("cm");
-            cms.create(&PostParams::default(), &cm).await.expect("create");
+            let cm: ConfigMap =
+                serde_json::from_value(json!({"metadata": {"name": "cm-late"}})).expect("cm");
+            cms.create(&PostParams::default(), &cm)
+                .await
+                .expect("create");
         }
         match page.metadata.continue_ {
             Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
@@ -129,9 +164,14 @@ async fn runtime_watcher_sees_every_change() {
         let mut seen = Vec::new();
         let mut stream = stream.boxed();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, stream.try_next()).await.unwrap_or(Ok(None)) {
+        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, stream.try_next())
+            .await
+            .unwrap_or(Ok(None))
+        {
             match ev {
-                watcher::Event::Apply(cm) => seen.push(format!("apply:{}", cm.metadata.name.unwrap_or_default())),
+                watcher::Event::Apply(cm) => {
+                    seen.push(format!("apply:{}", cm.metadata.name.unwrap_or_default()))
+                }
                 watcher::Event::Delete(cm) => {
                     let name = cm.metadata.name.unwrap_or_default();
                     seen.push(format!("delete:{name}"));
@@ -146,16 +186,38 @@ async fn runtime_watcher_sees_every_change() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     for name in ["w1", "w2", "w3"] {
-        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": name}, "data": {"a": "1"}})).expect("cm");
-        cms.create(&PostParams::default(), &cm).await.expect("create");
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name}, "data": {"a": "1"}}))
+                .expect("cm");
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
     }
-    cms.patch("w2", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "2"}}))).await.expect("patch");
+    cms.patch(
+        "w2",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"a": "2"}})),
+    )
+    .await
+    .expect("patch");
     for name in ["w1", "w2", "w3"] {
-        cms.delete(name, &DeleteParams::default()).await.expect("delete");
+        cms.delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
     }
     let seen = collected.await.expect("watcher task");
-    for want in ["apply:w1", "apply:w2", "apply:w3", "delete:w1", "delete:w2", "delete:w3"] {
-        assert!(seen.contains(&want.to_string()), "{want} missing from {seen:?}");
+    for want in [
+        "apply:w1",
+        "apply:w2",
+        "apply:w3",
+        "delete:w1",
+        "delete:w2",
+        "delete:w3",
+    ] {
+        assert!(
+            seen.contains(&want.to_string()),
+            "{want} missing from {seen:?}"
+        );
     }
     assert!(nss.get("kube-system").await.is_ok());
     t.stop().await;
@@ -167,14 +229,18 @@ async fn streaming_list_watcher_gets_initial_events_end_bookmark() {
     let client = t.client().await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "pre"}})).expect("cm");
-    cms.create(&PostParams::default(), &cm).await.expect("create");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
     let mut stream = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
     let mut got_init_done = false;
     let mut saw_pre = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while let Ok(Ok(Some(ev))) = tokio::time::timeout_at(deadline, stream.try_next()).await {
         match ev {
-            watcher::Event::InitApply(cm) if cm.metadata.name.as_deref() == Some("pre") => saw_pre = true,
+            watcher::Event::InitApply(cm) if cm.metadata.name.as_deref() == Some("pre") => {
+                saw_pre = true
+            }
             watcher::Event::InitDone => {
                 got_init_done = true;
                 break;

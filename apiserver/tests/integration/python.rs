@@ -37,9 +37,15 @@ print("python-ok")
 
 #[tokio::test]
 async fn python_client_list_create_watch_round_trip() {
-    let probe = tokio::process::Command::new("python3").args(["-c", "import kubernetes"]).output().await;
+    let probe = tokio::process::Command::new("python3")
+        .args(["-c", "import kubernetes"])
+        .output()
+        .await;
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        assert!(!in_ci(), "the Python kubernetes client must be installed in CI (.ci/run does it)");
+        assert!(
+            !in_ci(),
+            "the Python kubernetes client must be installed in CI (.ci/run does it)"
+        );
         eprintln!("skipping: python3 kubernetes client not installed");
         return;
     }
