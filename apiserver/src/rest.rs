@@ -193,13 +193,23 @@ impl Api {
     }
 
     pub async fn get(&self, r: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+        Ok(self.read_current(r, ns, name).await?.1)
+    }
+
+    /// The stored object with its store revision, or 404.
+    async fn read_current(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> ApiResult<(i64, Value)> {
         let kv = self
             .store
             .get(&r.key(ns, name))
             .await
             .map_err(|e| store_err(r, name, e))?
             .ok_or_else(|| not_found(r, name))?;
-        decode_kv(&kv)
+        Ok((kv.mod_revision, decode_kv(&kv)?))
     }
 
     /// Lists from the watch cache when it can answer at the revision asked for, otherwise
@@ -611,13 +621,7 @@ impl Api {
         let q = r.qualified_resource();
         let tgt = target(r, &q, name);
         for _ in 0..UPDATE_RETRIES {
-            let kv = self
-                .store
-                .get(&key)
-                .await
-                .map_err(|e| store_err(r, name, e))?
-                .ok_or_else(|| not_found(r, name))?;
-            let current = decode_kv(&kv)?;
+            let (current_rev, current) = self.read_current(r, ns, name).await?;
             let Mutation {
                 object: mut new,
                 precondition,
@@ -625,7 +629,7 @@ impl Api {
                 mut warnings,
             } = mutate(&current)?;
             if let Some(want) = precondition
-                && want != kv.mod_revision
+                && want != current_rev
             {
                 return Err(ApiError::stale_update(&tgt));
             }
@@ -643,7 +647,7 @@ impl Api {
                     &now,
                 );
             }
-            object::set_resource_version(&mut new, kv.mod_revision);
+            object::set_resource_version(&mut new, current_rev);
             if without_volatile(&new) == without_volatile(&current) {
                 return Ok(WriteResult {
                     object: current,
@@ -661,13 +665,13 @@ impl Api {
             }
             let result = if finalized {
                 self.store
-                    .delete(&key, Some(kv.mod_revision))
+                    .delete(&key, Some(current_rev))
                     .await
                     .map(|(_, rev)| rev)
             } else {
                 let bytes = encode_for_store(&new)?;
                 self.store
-                    .update(&key, bytes, kv.mod_revision)
+                    .update(&key, bytes, current_rev)
                     .await
                     .map(|kv| kv.mod_revision)
             };
@@ -838,19 +842,13 @@ impl Api {
     {
         let key = r.key(ns, name);
         for _ in 0..UPDATE_RETRIES {
-            let kv = self
-                .store
-                .get(&key)
-                .await
-                .map_err(|e| store_err(r, name, e))?
-                .ok_or_else(|| not_found(r, name))?;
-            let current = decode_kv(&kv)?;
+            let (current_rev, current) = self.read_current(r, ns, name).await?;
             let Some(mut new) = change(&current) else {
                 return Ok(current);
             };
             match self
                 .store
-                .update(&key, encode_for_store(&new)?, kv.mod_revision)
+                .update(&key, encode_for_store(&new)?, current_rev)
                 .await
             {
                 Ok(kv) => {
@@ -876,13 +874,7 @@ impl Api {
         let q = r.qualified_resource();
         let tgt = target(r, &q, name);
         for _ in 0..UPDATE_RETRIES {
-            let kv = self
-                .store
-                .get(&key)
-                .await
-                .map_err(|e| store_err(r, name, e))?
-                .ok_or_else(|| not_found(r, name))?;
-            let current = decode_kv(&kv)?;
+            let (current_rev, current) = self.read_current(r, ns, name).await?;
             if let Some(uid) = &opts.precondition_uid
                 && object::meta_str(&current, "uid") != Some(uid.as_str())
             {
@@ -895,13 +887,13 @@ impl Api {
                 ));
             }
             if let Some(rv) = &opts.precondition_rv
-                && rv != &kv.mod_revision.to_string()
+                && rv != &current_rev.to_string()
             {
                 return Err(ApiError::conflict(
                     &tgt,
                     &format!(
                         "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                        kv.mod_revision
+                        current_rev
                     ),
                 ));
             }
@@ -912,7 +904,7 @@ impl Api {
                     return Ok((new, false));
                 }
                 let bytes = encode_for_store(&new)?;
-                match self.store.update(&key, bytes, kv.mod_revision).await {
+                match self.store.update(&key, bytes, current_rev).await {
                     Ok(kv) => {
                         object::set_resource_version(&mut new, kv.mod_revision);
                         return Ok((new, false));
@@ -924,7 +916,7 @@ impl Api {
             if opts.dry_run {
                 return Ok((current, true));
             }
-            match self.store.delete(&key, Some(kv.mod_revision)).await {
+            match self.store.delete(&key, Some(current_rev)).await {
                 Ok((_, rev)) => {
                     let mut last = current;
                     object::set_resource_version(&mut last, rev);
