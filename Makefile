@@ -25,4 +25,4 @@ release:
 	$(CARGO) build --release --workspace --bins
 
 bench:
-	ulimit -n 65536 && $(CARGO) bench -p capstan-apiserver --bench api
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-apiserver --bench api

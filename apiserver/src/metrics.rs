@@ -158,6 +158,13 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let (verb, resource) = verb_and_resource(req.method(), req.uri().path(), req.uri().query());
     let started = Instant::now();
     let resp = next.run(req).await;
+    let code = resp.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if code >= 500 {
+        tracing::warn!(%verb, %resource, code, elapsed_ms, "request failed");
+    } else {
+        tracing::debug!(%verb, %resource, code, elapsed_ms, "request");
+    }
     metrics
         .latency
         .get_or_create(&LatencyLabels {
@@ -170,7 +177,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .get_or_create(&RequestLabels {
             verb,
             resource,
-            code: resp.status().as_u16().to_string(),
+            code: code.to_string(),
         })
         .inc();
     resp

@@ -149,7 +149,11 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<
     let conn = Connection::open_with_flags(path, flags)?;
     // Checkpoints and compaction slices briefly hold locks; wait instead of failing.
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    // Page cache per connection (KiB when negative). The API server keeps every object in its
+    // watch cache, so SQLite only needs the index pages and recent writes hot; the kernel's page
+    // cache covers the rest without counting against the process.
+    let cache_kib = if read_only { -2_000 } else { -8_000 };
+    conn.pragma_update(None, "cache_size", cache_kib)?;
     if read_only {
         conn.pragma_update(None, "query_only", true)?;
     }

@@ -7,4 +7,5 @@ mod etcd;
 mod harness;
 mod kube_client;
 mod kubectl;
+mod operability;
 mod python;
