@@ -292,19 +292,41 @@ async fn run_suite(label: &str, server: &Server) {
     );
 }
 
+/// RSS of a freshly started server that loaded the 10,000 pods from the store (no load since).
+async fn restarted_rss(args: &[String]) {
+    let server = start(args).await;
+    let pods: Api<Pod> = Api::namespaced(client(server.addr), "bench");
+    let n = pods
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items.len())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!(
+        "idle RSS after restart with {n} pods loaded: {:.0} MiB",
+        rss_mib(server.child.id())
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         let dir = tempfile::tempdir().expect("dir");
-        let server = start(&["--data-dir".into(), dir.path().display().to_string()]).await;
+        let args = ["--data-dir".to_string(), dir.path().display().to_string()];
+        let server = start(&args).await;
         run_suite("embedded store (SQLite)", &server).await;
+        drop(server);
+        restarted_rss(&args).await;
     }
     if only.as_deref().is_none_or(|o| o == "etcd") {
         match capstan_store::testing::EtcdServer::start().await {
             Ok(etcd) => {
-                let server = start(&["--etcd-servers".into(), etcd.endpoint().to_string()]).await;
+                let args = ["--etcd-servers".to_string(), etcd.endpoint().to_string()];
+                let server = start(&args).await;
                 run_suite("etcd 3.4 (single member, same machine)", &server).await;
+                drop(server);
+                restarted_rss(&args).await;
             }
             Err(e) => println!("## etcd: skipped ({e})"),
         }

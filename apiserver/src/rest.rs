@@ -544,7 +544,6 @@ impl Api {
             }
         }
         strategy::prepare_status_on_create(r, &mut obj);
-        defaults::apply_defaults(r.group, r.kind, &mut obj);
         for attempt in 0..8 {
             if explicit_name.is_empty()
                 && let Some(prefix) = &generate_name
@@ -555,6 +554,8 @@ impl Api {
                 );
             }
             let name = object::name(&obj).to_string();
+            // After the name is final: some defaults (a Job's selector) derive from identity.
+            defaults::apply_defaults(r.group, r.kind, &mut obj);
             let causes = validation::validate_create(r.group, r.kind, &obj);
             if !causes.is_empty() {
                 return Err(invalid(r, &name, causes));
@@ -784,7 +785,10 @@ impl Api {
         if r.kind == "Service" {
             allocator::carry_service_allocations(current, new);
         }
-        let causes = if matches!(subresource, Some("status" | "binding")) {
+        let causes = if subresource == Some("binding") {
+            // The binding handler itself checked the one field it sets.
+            Vec::new()
+        } else if subresource == Some("status") {
             validation::validate_status_update(r.group, r.kind, new, current)
         } else {
             validation::validate_update(r.group, r.kind, new, current)

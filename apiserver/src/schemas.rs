@@ -35,7 +35,98 @@ impl Schemas {
                 }
             }
         }
-        Schemas { definitions }
+        let mut schemas = Schemas { definitions };
+        schemas.annotate_patch_strategies();
+        schemas
+    }
+
+    /// Adds the strategic-merge extensions (`x-kubernetes-patch-strategy`,
+    /// `x-kubernetes-patch-merge-key`, list types) to list properties. kubectl computes
+    /// client-side apply patches from them; without them it treats every list as atomic and
+    /// re-sends (and replaces) lists such as `containers` whenever the server added defaults.
+    fn annotate_patch_strategies(&mut self) {
+        let mut found: Vec<(String, String, Value)> = Vec::new();
+        for r in registry() {
+            let mut path = Vec::new();
+            self.collect_list_annotations(r.kind, &r.schema_name, &mut path, &mut found, 0);
+        }
+        for (def, prop, ext) in found {
+            if let Some(Value::Object(p)) = self
+                .definitions
+                .get_mut(&def)
+                .and_then(|d| d.get_mut("properties"))
+                .and_then(|ps| ps.get_mut(&prop))
+                && let Value::Object(ext) = ext
+            {
+                for (k, v) in ext {
+                    p.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+
+    fn collect_list_annotations(
+        &self,
+        kind: &str,
+        def_name: &str,
+        path: &mut Vec<String>,
+        out: &mut Vec<(String, String, Value)>,
+        depth: usize,
+    ) {
+        use crate::patch::merge_keys::{ListStrategy, list_strategy, retain_keys};
+        if depth > 16 {
+            return;
+        }
+        let Some(props) = self
+            .definitions
+            .get(def_name)
+            .and_then(|d| d.get("properties"))
+            .and_then(Value::as_object)
+        else {
+            return;
+        };
+        for (prop, schema) in props {
+            path.push(prop.clone());
+            let is_array = schema.get("type").and_then(Value::as_str) == Some("array");
+            if is_array {
+                let ext = match list_strategy(kind, path) {
+                    ListStrategy::MergeByKey(key) => Some(json!({
+                        "x-kubernetes-patch-strategy": if retain_keys(kind, path) { "merge,retainKeys" } else { "merge" },
+                        "x-kubernetes-patch-merge-key": key,
+                        "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": [key],
+                    })),
+                    ListStrategy::Set => Some(json!({
+                        "x-kubernetes-patch-strategy": "merge",
+                        "x-kubernetes-list-type": "set",
+                    })),
+                    ListStrategy::Atomic => None,
+                };
+                if let Some(ext) = ext {
+                    out.push((def_name.to_string(), prop.clone(), ext));
+                }
+            } else if retain_keys(kind, path) {
+                out.push((
+                    def_name.to_string(),
+                    prop.clone(),
+                    json!({"x-kubernetes-patch-strategy": "retainKeys"}),
+                ));
+            }
+            let child = if is_array {
+                schema.get("items").unwrap_or(schema)
+            } else {
+                schema
+            };
+            let reference = child
+                .get("$ref")
+                .or_else(|| child.pointer("/allOf/0/$ref"))
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(REF_PREFIX));
+            if let Some(next) = reference {
+                self.collect_list_annotations(kind, next, path, out, depth + 1);
+            }
+            path.pop();
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -125,6 +216,22 @@ mod tests {
         });
         let unknown = schemas.unknown_fields("io.k8s.api.core.v1.Pod", &pod);
         assert_eq!(unknown, vec!["metadata.bogus", "spec.containers[0].imagee"]);
+    }
+
+    #[test]
+    fn list_properties_carry_strategic_merge_extensions() {
+        let schemas = Schemas::build();
+        let spec = schemas.get("io.k8s.api.core.v1.PodSpec").expect("pod spec");
+        let containers = &spec["properties"]["containers"];
+        assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
+        let container = schemas
+            .get("io.k8s.api.core.v1.Container")
+            .expect("container");
+        assert_eq!(
+            container["properties"]["ports"]["x-kubernetes-patch-merge-key"],
+            "containerPort"
+        );
     }
 
     #[test]

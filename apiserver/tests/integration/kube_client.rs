@@ -251,3 +251,115 @@ async fn streaming_list_watcher_gets_initial_events_end_bookmark() {
     assert!(saw_pre && got_init_done);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn binding_and_eviction_subresources() {
+    use k8s_openapi::api::core::v1::{Binding, Pod};
+    use k8s_openapi::api::policy::v1::{Eviction, PodDisruptionBudget};
+    let t = TestServer::start().await;
+    let client = t.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod = |name: &str| -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"app": "guarded"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        }))
+        .expect("pod")
+    };
+    pods.create(&PostParams::default(), &pod("p1"))
+        .await
+        .expect("create");
+    let binding: Binding = serde_json::from_value(json!({
+        "metadata": {"name": "p1"}, "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"},
+    }))
+    .expect("binding");
+    pods.create_subresource::<Binding, serde_json::Value>(
+        "binding",
+        "p1",
+        &PostParams::default(),
+        &binding,
+    )
+    .await
+    .expect("bind");
+    let bound = pods.get("p1").await.expect("get");
+    assert_eq!(
+        bound.spec.and_then(|s| s.node_name).as_deref(),
+        Some("node-1")
+    );
+    let scheduled = bound.status.and_then(|s| s.conditions).unwrap_or_default();
+    assert!(
+        scheduled
+            .iter()
+            .any(|c| c.type_ == "PodScheduled" && c.status == "True")
+    );
+    let again = pods
+        .create_subresource::<Binding, serde_json::Value>(
+            "binding",
+            "p1",
+            &PostParams::default(),
+            &binding,
+        )
+        .await;
+    assert!(
+        matches!(again, Err(kube::Error::Api(ref s)) if s.code == 409),
+        "{again:?}"
+    );
+
+    // A budget that allows no disruption blocks eviction of a pod it covers (429)...
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
+    let pdb: PodDisruptionBudget = serde_json::from_value(json!({
+        "metadata": {"name": "guard"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "guarded"}}},
+    }))
+    .expect("pdb");
+    pdbs.create(&PostParams::default(), &pdb)
+        .await
+        .expect("pdb");
+    pods.create(&PostParams::default(), &pod("p2"))
+        .await
+        .expect("create");
+    pods.patch_status(
+        "p2",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Running"}})),
+    )
+    .await
+    .expect("status");
+    let evict = |name: &str| -> Eviction {
+        serde_json::from_value(json!({"metadata": {"name": name, "namespace": "default"}}))
+            .expect("eviction")
+    };
+    // (Raw HTTP: kube-rs, like kubectl drain, keeps retrying a 429.)
+    let body = serde_json::to_vec(&evict("p2")).expect("json");
+    let (code, status) = t
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/pods/p2/eviction",
+            Some("application/json"),
+            &body,
+        )
+        .await;
+    assert_eq!(
+        (code, status["reason"].as_str()),
+        (429, Some("TooManyRequests")),
+        "{status}"
+    );
+    // ...and once the budget allows one, eviction deletes the (unbound) pod.
+    pdbs.patch_status(
+        "guard",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1, "expectedPods": 2, "observedGeneration": 1}})),
+    )
+    .await
+    .expect("pdb status");
+    pods.create_subresource::<Eviction, serde_json::Value>(
+        "eviction",
+        "p2",
+        &PostParams::default(),
+        &evict("p2"),
+    )
+    .await
+    .expect("evicted");
+    assert!(pods.get_opt("p2").await.expect("get").is_none());
+    t.stop().await;
+}

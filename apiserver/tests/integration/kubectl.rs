@@ -145,6 +145,14 @@ async fn get_prints_tables_wide_yaml_json_jsonpath_and_filters() {
         .kubectl_ok(&["get", "cm", "a", "-o", "jsonpath={.data.k}"])
         .await;
     assert_eq!(path, "v");
+    let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels: {node-role.kubernetes.io/worker: \"\"}\n";
+    t.kubectl_stdin(&["apply", "-f", "-"], node).await;
+    t.kubectl_ok(&["cordon", "node-1"]).await;
+    let nodes = t.kubectl_ok(&["get", "nodes"]).await;
+    assert!(
+        nodes.contains("SchedulingDisabled") && nodes.contains("worker"),
+        "{nodes}"
+    );
     let wide = t.kubectl_ok(&["get", "namespaces", "-o", "wide"]).await;
     assert!(
         wide.contains("Active") && wide.contains("kube-system"),

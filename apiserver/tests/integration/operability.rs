@@ -12,6 +12,18 @@ async fn health_endpoints_and_metrics() {
     t.kubectl_ok(&["create", "configmap", "m", "--from-literal=a=b"])
         .await;
     t.kubectl_ok(&["get", "configmaps"]).await;
+    let addr = t.addr;
+    let open_watch = tokio::spawn(async move {
+        raw_request_text(
+            addr,
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=3",
+            None,
+            b"",
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (status, metrics) = raw_request_text(t.addr, "GET", "/metrics", None, b"").await;
     assert_eq!(status, 200);
     assert!(
@@ -21,7 +33,7 @@ async fn health_endpoints_and_metrics() {
     );
     assert!(
         metrics.contains(
-            r#"apiserver_request_duration_seconds_bucket{verb="list",resource="configmaps""#
+            r#"apiserver_request_duration_seconds_count{verb="list",resource="configmaps"}"#
         ),
         "{metrics}"
     );
@@ -30,9 +42,10 @@ async fn health_endpoints_and_metrics() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("apiserver_registered_watchers"),
+        metrics.contains(r#"apiserver_registered_watchers{resource="configmaps"} 1"#),
         "{metrics}"
     );
+    open_watch.await.expect("watch ends at its timeout");
     t.stop().await;
 }
 
