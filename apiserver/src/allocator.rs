@@ -23,7 +23,18 @@ fn in_cidr(ip: Ipv4Addr) -> bool {
     u32::from(ip) & mask == SERVICE_CIDR_BASE
 }
 
-fn used(api: &Api) -> (HashSet<String>, HashSet<i64>) {
+/// Addresses and ports held by Services other than `svc` itself.
+fn used(api: &Api, svc: &Value) -> (HashSet<String>, HashSet<i64>) {
+    let me = (
+        svc.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        svc.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    );
     let mut ips = HashSet::new();
     let mut ports = HashSet::new();
     let Some(res) = capstan_api_types::registry::find("", "v1", "services") else {
@@ -32,6 +43,17 @@ fn used(api: &Api) -> (HashSet<String>, HashSet<i64>) {
     if let Some(cache) = api.cache.resource(res) {
         for o in cache.read().objects.values() {
             let v = o.value();
+            let them = (
+                v.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                v.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            );
+            if them.0 == me.0 && them.1 == me.1 {
+                continue;
+            }
             if let Some(ip) = v.pointer("/spec/clusterIP").and_then(Value::as_str) {
                 ips.insert(ip.to_string());
             }
@@ -58,14 +80,16 @@ fn invalid(field: &str, value: &str, why: &str) -> Cause {
     }
 }
 
-/// Fills `spec.clusterIP(s)` and node ports of a new Service.
-pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
+/// Fills `spec.clusterIP(s)` and node ports a Service lacks, and checks the ones it asks for
+/// against other Services. `old` is the stored Service on update: what it already holds stays
+/// its own.
+pub fn allocate_service(api: &Api, svc: &mut Value, old: Option<&Value>) -> Result<(), Cause> {
     let ty = svc
         .pointer("/spec/type")
         .and_then(Value::as_str)
         .unwrap_or("ClusterIP")
         .to_string();
-    let (used_ips, used_ports) = used(api);
+    let (used_ips, used_ports) = used(api, svc);
     if ty != "ExternalName" {
         let requested = svc
             .pointer("/spec/clusterIP")
@@ -93,6 +117,14 @@ pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
                         "failed to allocate IP: range is full",
                     )
                 })?
+            }
+            other
+                if old
+                    .and_then(|o| o.pointer("/spec/clusterIP"))
+                    .and_then(Value::as_str)
+                    == Some(other) =>
+            {
+                other.to_string()
             }
             other => {
                 let parsed: Ipv4Addr = other.parse().map_err(|_| {
@@ -163,6 +195,9 @@ pub fn allocate_service(api: &Api, svc: &mut Value) -> Result<(), Cause> {
 
 /// Updates keep the allocated ClusterIP and node ports when the client left them out.
 pub fn carry_service_allocations(old: &Value, new: &mut Value) {
+    if new.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
+        return;
+    }
     for f in ["clusterIP", "clusterIPs"] {
         let new_empty = new
             .pointer(&format!("/spec/{f}"))

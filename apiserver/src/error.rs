@@ -251,6 +251,9 @@ impl From<StoreError> for ApiError {
             StoreError::Compacted { requested, .. } => ApiError::gone(format!(
                 "The resourceVersion for the provided list is too old: {requested}"
             )),
+            StoreError::FutureRevision { requested, current } => ApiError::timeout(format!(
+                "Too large resource version: {requested}, current: {current}"
+            )),
             other => ApiError::internal(other.to_string()),
         }
     }

@@ -176,6 +176,9 @@ async fn handle(
             }
             respond(r, StatusCode::OK, obj, format, &query, &[])
         }
+        (Method::DELETE, None, None) if r.kind == "Namespace" => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource (deletecollection namespaces)",
+        )),
         (Method::DELETE, None, None) => {
             let raw = read_body(body).await?;
             let opts = delete_options(headers, &raw, &query)?;

@@ -43,7 +43,8 @@ pub async fn bootstrap(app: &Arc<App>) -> ApiResult<()> {
         let ns: Value =
             serde_json::from_slice(&raw).map_err(|e| ApiError::internal(e.to_string()))?;
         if object::is_terminating(&ns) {
-            spawn_finalizer(app.clone(), object::name(&ns).to_string());
+            let uid = object::meta_str(&ns, "uid").unwrap_or_default().to_string();
+            spawn_finalizer(app.clone(), object::name(&ns).to_string(), uid);
         }
     }
     Ok(())
@@ -60,24 +61,38 @@ pub async fn delete(app: &Arc<App>, name: &str, opts: &DeleteOptions) -> ApiResu
         ));
     }
     let current = app.api.get(r, None, name).await?;
+    let q = r.qualified_resource();
     if let Some(uid) = &opts.precondition_uid
         && object::meta_str(&current, "uid") != Some(uid.as_str())
     {
-        let q = r.qualified_resource();
         return Err(ApiError::conflict(
             &target(r, &q, name),
             "Precondition failed: UID mismatch",
         ));
     }
-    if opts.dry_run {
+    if let Some(rv) = &opts.precondition_rv
+        && object::meta_str(&current, "resourceVersion") != Some(rv.as_str())
+    {
+        return Err(ApiError::conflict(
+            &target(r, &q, name),
+            "Precondition failed: ResourceVersion mismatch",
+        ));
+    }
+    if opts.dry_run || object::is_terminating(&current) {
         return Ok(current);
     }
+    let uid = object::meta_str(&current, "uid")
+        .unwrap_or_default()
+        .to_string();
+    let mut started = false;
     let updated = app
         .api
         .system_update(r, None, name, |ns| {
-            if object::is_terminating(ns) {
+            if object::is_terminating(ns) || object::meta_str(ns, "uid") != Some(uid.as_str()) {
+                started = false;
                 return None;
             }
+            started = true;
             let mut new = ns.clone();
             let meta = object::meta_mut(&mut new);
             meta.insert("deletionTimestamp".into(), json!(object::now_rfc3339()));
@@ -86,15 +101,18 @@ pub async fn delete(app: &Arc<App>, name: &str, opts: &DeleteOptions) -> ApiResu
             Some(new)
         })
         .await?;
-    spawn_finalizer(app.clone(), name.to_string());
+    // Only the request that moved the namespace to Terminating starts its finalizer.
+    if started {
+        spawn_finalizer(app.clone(), name.to_string(), uid);
+    }
     Ok(updated)
 }
 
-fn spawn_finalizer(app: Arc<App>, name: String) {
+fn spawn_finalizer(app: Arc<App>, name: String, uid: String) {
     tokio::spawn(async move {
         let mut shutdown = app.shutdown.subscribe();
         loop {
-            match finalize_once(&app, &name).await {
+            match finalize_once(&app, &name, &uid).await {
                 Ok(true) => {
                     tracing::info!(namespace = %name, "namespace deleted");
                     return;
@@ -112,8 +130,19 @@ fn spawn_finalizer(app: Arc<App>, name: String) {
     });
 }
 
-/// One pass: delete everything left in the namespace; remove the namespace once it is empty.
-async fn finalize_once(app: &Arc<App>, name: &str) -> ApiResult<bool> {
+/// One pass: delete everything left in the namespace; remove the namespace once it is empty and
+/// its own finalizers are gone. Returns true when there is nothing more to do — including when
+/// the namespace this task was started for (by uid) no longer exists or is not terminating.
+async fn finalize_once(app: &Arc<App>, name: &str, uid: &str) -> ApiResult<bool> {
+    let ns = namespaces()?;
+    let key = ns.key(None, name);
+    let Some(kv) = app.api.store.get(&key).await? else {
+        return Ok(true);
+    };
+    let current = crate::rest::decode_kv(&kv)?;
+    if object::meta_str(&current, "uid") != Some(uid) || !object::is_terminating(&current) {
+        return Ok(true);
+    }
     let mut remaining = 0usize;
     for r in registry().iter().filter(|r| r.namespaced) {
         let items = app.api.list(r, Some(name), &ListOptions::default()).await?;
@@ -135,18 +164,12 @@ async fn finalize_once(app: &Arc<App>, name: &str) -> ApiResult<bool> {
             }
         }
     }
-    if remaining > 0 {
+    if remaining > 0 || !object::finalizers(&current).is_empty() {
         return Ok(false);
     }
-    let ns = namespaces()?;
-    let key = ns.key(None, name);
-    match app.api.store.get(&key).await? {
-        None => Ok(true),
-        Some(kv) => match app.api.store.delete(&key, Some(kv.mod_revision)).await {
-            Ok(_) => Ok(true),
-            Err(capstan_store::StoreError::NotFound(_)) => Ok(true),
-            Err(capstan_store::StoreError::Conflict { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        },
+    match app.api.store.delete(&key, Some(kv.mod_revision)).await {
+        Ok(_) | Err(capstan_store::StoreError::NotFound(_)) => Ok(true),
+        Err(capstan_store::StoreError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }

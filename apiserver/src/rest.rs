@@ -561,7 +561,7 @@ impl Api {
                 return Err(invalid(r, &name, causes));
             }
             if r.kind == "Service" {
-                allocator::allocate_service(self, &mut obj)
+                allocator::allocate_service(self, &mut obj, None)
                     .map_err(|c| invalid(r, &name, vec![c]))?;
             }
             if track_fields {
@@ -656,7 +656,16 @@ impl Api {
                     warnings,
                 });
             }
-            let finalized = object::is_terminating(&new) && object::finalizers(&new).is_empty();
+            // The last finalizer going away completes a deletion, but only one whose grace
+            // period is over (a terminating pod waits for its kubelet; namespaces are completed
+            // by their own finalizer task).
+            let finalized = r.kind != "Namespace"
+                && object::is_terminating(&new)
+                && object::finalizers(&new).is_empty()
+                && current
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    == Some(0);
             if opts.dry_run {
                 return Ok(WriteResult {
                     object: new,
@@ -782,8 +791,10 @@ impl Api {
                 .unwrap_or(0);
             meta_mut(new).insert("generation".into(), json!(g + 1));
         }
-        if r.kind == "Service" {
+        if r.kind == "Service" && subresource.is_none() {
             allocator::carry_service_allocations(current, new);
+            allocator::allocate_service(self, new, Some(current))
+                .map_err(|c| invalid(r, &name, vec![c]))?;
         }
         let causes = if subresource == Some("binding") {
             // The binding handler itself checked the one field it sets.
@@ -963,7 +974,11 @@ impl Api {
                 .pointer("/spec/terminationGracePeriodSeconds")
                 .and_then(Value::as_i64)
                 .unwrap_or(30);
-            let grace = opts.grace_period_seconds.unwrap_or(default).max(0);
+            // Kubernetes caps nothing here, but a timestamp needs a sane range: a year is plenty.
+            let grace = opts
+                .grace_period_seconds
+                .unwrap_or(default)
+                .clamp(0, 365 * 86_400);
             (bound && !finished && grace > 0).then_some(grace)
         } else {
             None
@@ -984,7 +999,7 @@ impl Api {
         if !already || shorter {
             meta.insert(
                 "deletionTimestamp".into(),
-                json!(object::rfc3339(object::unix_now() + grace)),
+                json!(object::rfc3339(object::unix_now().saturating_add(grace))),
             );
             meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
         }

@@ -368,7 +368,13 @@ async fn decode_review(headers: &HeaderMap, body: Body) -> Result<Value, ApiErro
     let raw = axum::body::to_bytes(body, request::MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::too_large())?;
-    request::decode_body(request::body_format(headers)?, &raw)
+    let review = request::decode_body(request::body_format(headers)?, &raw)?;
+    if !review.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(review)
 }
 
 /// There is no authorization yet: every authenticated request is allowed, and the review says

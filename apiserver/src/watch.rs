@@ -25,6 +25,7 @@ use crate::watch_cache::{CacheEvent, CachedObject, EventType};
 
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 struct Filter {
     namespace: Option<String>,
@@ -136,7 +137,7 @@ pub async fn serve(
     let timeout = query
         .int("timeoutSeconds")?
         .filter(|t| *t > 0)
-        .map(|t| Duration::from_secs(t as u64))
+        .map(|t| Duration::from_secs(t as u64).min(MAX_TIMEOUT))
         .unwrap_or(DEFAULT_TIMEOUT);
     let rv = filter.opts.resource_version.clone().unwrap_or_default();
     let requested: Option<i64> = match rv.as_str() {
@@ -220,14 +221,20 @@ pub async fn serve(
             };
             match batch {
                 Err(e) => {
-                    let _ = tx.send(error_line(&e)).await;
+                    let _ = send_line(&tx, error_line(&e), deadline, &mut shutdown).await;
                     break;
                 }
                 Ok(events) => {
                     for e in events {
                         last = e.revision;
                         if let Some(kind) = visible(&e, &filter)
-                            && tx.send(encoder.event(kind, &e.object)).await.is_err()
+                            && !send_line(
+                                &tx,
+                                encoder.event(kind, &e.object),
+                                deadline,
+                                &mut shutdown,
+                            )
+                            .await
                         {
                             break 'outer;
                         }
@@ -247,7 +254,7 @@ pub async fn serve(
                         if !pending && rev > last {
                             last = rev;
                         }
-                        if !pending && tx.send(encoder.bookmark(last, false)).await.is_err() {
+                        if !pending && !send_line(&tx, encoder.bookmark(last, false), deadline, &mut shutdown).await {
                             break;
                         }
                     }
@@ -259,6 +266,21 @@ pub async fn serve(
         metrics.watch_ended(r.plural);
     });
     Ok(stream_response(initial, Some(rx)))
+}
+
+/// Sends one line unless the watch has to end first: its deadline passed, the server is
+/// shutting down, or the client went away. A client that stops reading cannot hold the task.
+async fn send_line(
+    tx: &mpsc::Sender<Bytes>,
+    line: Bytes,
+    deadline: tokio::time::Instant,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        res = tx.send(line) => res.is_ok(),
+        _ = tokio::time::sleep_until(deadline) => false,
+        _ = async { let _ = shutdown.wait_for(|s| *s).await; } => false,
+    }
 }
 
 fn stream_response(initial: Vec<Bytes>, rx: Option<mpsc::Receiver<Bytes>>) -> Response {

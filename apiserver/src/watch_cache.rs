@@ -156,12 +156,15 @@ impl ResourceCache {
             }
             WatchEvent::Delete { prev, revision } => {
                 let removed = state.objects.remove(&prev.key);
-                // The DELETED event carries the last state, stamped with the delete revision.
+                // The DELETED event carries the last state, stamped with the delete revision;
+                // when the store cannot supply it, the cached copy is the last state known.
                 let last = KeyValue {
                     mod_revision: *revision,
                     ..prev.clone()
                 };
-                let Some(obj) = CachedObject::from_kv(kind, &last) else {
+                let Some(obj) = CachedObject::from_kv(kind, &last).or_else(|| removed.clone())
+                else {
+                    state.revision = *revision;
                     return;
                 };
                 CacheEvent {

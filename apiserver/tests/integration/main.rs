@@ -7,5 +7,6 @@ mod etcd;
 mod harness;
 mod kube_client;
 mod kubectl;
+mod lifecycle;
 mod operability;
 mod python;
