@@ -1,6 +1,7 @@
 //! capstan-apiserver: a Kubernetes-compatible API server (REST + watch, discovery, OpenAPI,
 //! patch and server-side apply, Tables) over an embedded SQLite store or etcd.
 
+pub mod admission;
 pub mod alloc_tuning;
 pub mod allocator;
 pub mod defaults;

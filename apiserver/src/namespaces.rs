@@ -23,7 +23,8 @@ fn namespaces() -> ApiResult<&'static ResourceInfo> {
         .ok_or_else(|| ApiError::internal("namespaces not registered"))
 }
 
-/// Creates the built-in namespaces when missing, and resumes unfinished terminations.
+/// Creates the built-in namespaces and PriorityClasses when missing, and resumes unfinished
+/// namespace terminations.
 pub async fn bootstrap(app: &Arc<App>) -> ApiResult<()> {
     let r = namespaces()?;
     let opts = WriteOptions {
@@ -36,6 +37,21 @@ pub async fn bootstrap(app: &Arc<App>) -> ApiResult<()> {
             Ok(_) => tracing::info!(namespace = name, "created built-in namespace"),
             Err(e) if e.reason == "AlreadyExists" => {}
             Err(e) => return Err(e),
+        }
+    }
+    if let Some(pc) = registry::find("scheduling.k8s.io", "v1", "priorityclasses") {
+        for (name, value) in crate::admission::SYSTEM_CLASSES {
+            let obj = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": name}, "value": value,
+                "description": "Built-in class for pods the cluster cannot run without."});
+            match app.api.create(pc, None, obj, &opts).await {
+                Ok(_)
+                | Err(ApiError {
+                    reason: "AlreadyExists",
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     let all = app.api.list(r, None, &ListOptions::default()).await?;

@@ -544,6 +544,9 @@ impl Api {
             }
         }
         strategy::prepare_status_on_create(r, &mut obj);
+        if r.kind == "Pod" {
+            crate::admission::admit_pod(self, &mut obj)?;
+        }
         for attempt in 0..8 {
             if explicit_name.is_empty()
                 && let Some(prefix) = &generate_name

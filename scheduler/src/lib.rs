@@ -1,1 +1,15 @@
-//! placeholder
+//! capstan-scheduler: assigns pending pods to nodes with kube-scheduler's default placement
+//! rules (filters, scores, preemption), watching and binding through the API server only.
+
+pub mod cache;
+pub mod events;
+pub mod framework;
+pub mod leader;
+pub mod model;
+pub mod plugins;
+pub mod preemption;
+pub mod quantity;
+pub mod queue;
+pub mod scheduler;
+
+pub use scheduler::{Config, SchedulerError, run};

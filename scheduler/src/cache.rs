@@ -1,0 +1,173 @@
+//! The scheduler's view of the cluster: nodes with their placed pods and sums, plus *assumed*
+//! pods — placed by this scheduler but not yet seen bound in a watch event — which count against
+//! their node at once so two pods are never scheduled into the same free space.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+
+use crate::model::{NodeInfo, PodInfo};
+use crate::plugins::interpod::{NamespaceLabels, has_affinity};
+
+/// An assumed pod that no watch event confirms within this time is forgotten (its binding must
+/// have failed in a way we did not see).
+const ASSUME_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+pub struct Cache {
+    pub nodes: HashMap<String, NodeInfo>,
+    /// Node names in a stable order, so sampling can rotate through them.
+    pub node_names: Vec<String>,
+    /// Placed pods (bound or assumed): key → (pod, node name).
+    pods: HashMap<String, (Arc<PodInfo>, String)>,
+    /// Pods per node name, including nodes not (yet) known.
+    by_node: HashMap<String, HashSet<String>>,
+    assumed: HashMap<String, Instant>,
+    /// Placed pods that carry pod (anti-)affinity, for the symmetric affinity checks.
+    pub with_affinity: HashSet<String>,
+    pub ns_labels: NamespaceLabels,
+    /// Where the next scheduling cycle starts looking (rotates like kube-scheduler).
+    pub next_start: usize,
+}
+
+fn is_terminal(pod: &Pod) -> bool {
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+impl Cache {
+    pub fn upsert_node(&mut self, node: Node) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let node = Arc::new(node);
+        match self.nodes.get_mut(&name) {
+            Some(info) => info.set_node(node),
+            None => {
+                let mut info = NodeInfo::new(node);
+                for key in self.by_node.get(&name).into_iter().flatten() {
+                    if let Some((p, _)) = self.pods.get(key) {
+                        info.add_pod(p.clone());
+                    }
+                }
+                self.nodes.insert(name.clone(), info);
+                self.node_names.push(name);
+            }
+        }
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        if self.nodes.remove(name).is_some() {
+            self.node_names.retain(|n| n != name);
+        }
+    }
+
+    pub fn upsert_namespace(&mut self, ns: &Namespace) {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        self.ns_labels
+            .insert(name, ns.metadata.labels.clone().unwrap_or_default());
+    }
+
+    pub fn remove_namespace(&mut self, name: &str) {
+        self.ns_labels.remove(name);
+    }
+
+    fn place(&mut self, info: Arc<PodInfo>, node: &str) {
+        self.remove_pod(&info.key);
+        if has_affinity(&info.pod) {
+            self.with_affinity.insert(info.key.clone());
+        }
+        self.by_node
+            .entry(node.to_string())
+            .or_default()
+            .insert(info.key.clone());
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.add_pod(info.clone());
+        }
+        self.pods.insert(info.key.clone(), (info, node.to_string()));
+    }
+
+    /// A pod as seen in a watch event. Bound, non-terminal pods are placed on their node;
+    /// anything else is not (or no longer) placed.
+    pub fn upsert_pod(&mut self, pod: Arc<Pod>) {
+        let info = PodInfo::new(pod.clone());
+        match info.node_name().map(str::to_string) {
+            Some(node) if !is_terminal(&pod) => {
+                self.assumed.remove(&info.key);
+                self.place(info, &node);
+            }
+            _ => {
+                // Unbound: keep an assumed placement until the binding shows up.
+                if !self.assumed.contains_key(&info.key) {
+                    self.remove_pod(&info.key);
+                }
+            }
+        }
+    }
+
+    pub fn remove_pod(&mut self, key: &str) {
+        self.assumed.remove(key);
+        self.with_affinity.remove(key);
+        if let Some((_, node)) = self.pods.remove(key) {
+            if let Some(set) = self.by_node.get_mut(&node) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_node.remove(&node);
+                }
+            }
+            if let Some(n) = self.nodes.get_mut(&node) {
+                n.remove_pod(key);
+            }
+        }
+    }
+
+    pub fn assume(&mut self, info: Arc<PodInfo>, node: &str) {
+        let key = info.key.clone();
+        self.place(info, node);
+        self.assumed.insert(key, Instant::now());
+    }
+
+    /// Drops an assumed placement (binding failed).
+    pub fn forget(&mut self, key: &str) {
+        if self.assumed.contains_key(key) {
+            self.remove_pod(key);
+        }
+    }
+
+    pub fn is_assumed(&self, key: &str) -> bool {
+        self.assumed.contains_key(key)
+    }
+
+    /// Forgets assumed pods whose binding was never confirmed.
+    pub fn expire_assumed(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .assumed
+            .iter()
+            .filter(|(_, t)| now.duration_since(**t) > ASSUME_TTL)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            tracing::warn!(pod = %key, "assumed pod expired without a confirmed binding");
+            self.remove_pod(&key);
+        }
+    }
+
+    /// Placed pods with pod (anti-)affinity, with their nodes.
+    pub fn affinity_pods(&self) -> impl Iterator<Item = (&PodInfo, &NodeInfo)> {
+        self.with_affinity.iter().filter_map(|k| {
+            let (p, node) = self.pods.get(k)?;
+            Some((p.as_ref(), self.nodes.get(node)?))
+        })
+    }
+
+    pub fn placed(&self, key: &str) -> Option<&str> {
+        self.pods.get(key).map(|(_, n)| n.as_str())
+    }
+
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+}

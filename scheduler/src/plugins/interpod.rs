@@ -1,0 +1,243 @@
+//! InterPodAffinity: required affinity and anti-affinity of the incoming pod, the required
+//! anti-affinity of pods already placed (symmetry), and preferred terms for scoring. Everything
+//! that needs a scan of existing pods is computed once per scheduling cycle (`prepare`), so
+//! checking a node is a few map lookups.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::selector::{InvalidSelector, matches};
+use crate::model::{NodeInfo, PodInfo};
+
+/// Namespace labels, for `namespaceSelector`.
+pub type NamespaceLabels = HashMap<String, BTreeMap<String, String>>;
+
+struct Term {
+    selector: Option<LabelSelector>,
+    namespaces: HashSet<String>,
+    namespace_selector: Option<LabelSelector>,
+    topology_key: String,
+    weight: i64,
+}
+
+impl Term {
+    fn new(t: &PodAffinityTerm, owner_namespace: &str, weight: i64) -> Self {
+        let mut namespaces: HashSet<String> = t.namespaces.iter().flatten().cloned().collect();
+        if namespaces.is_empty() && t.namespace_selector.is_none() {
+            namespaces.insert(owner_namespace.to_string());
+        }
+        Term {
+            selector: t.label_selector.clone(),
+            namespaces,
+            namespace_selector: t.namespace_selector.clone(),
+            topology_key: t.topology_key.clone(),
+            weight,
+        }
+    }
+
+    fn matches_pod(
+        &self,
+        pod: &PodInfo,
+        ns_labels: &NamespaceLabels,
+    ) -> Result<bool, InvalidSelector> {
+        let ns_ok = self.namespaces.contains(&pod.namespace)
+            || match &self.namespace_selector {
+                Some(sel) => matches(Some(sel), ns_labels.get(&pod.namespace))?,
+                None => false,
+            };
+        Ok(ns_ok && matches(self.selector.as_ref(), pod.labels())?)
+    }
+}
+
+fn terms(pod: &Pod, anti: bool, required: bool) -> Vec<Term> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let Some(aff) = pod.spec.as_ref().and_then(|s| s.affinity.as_ref()) else {
+        return Vec::new();
+    };
+    let (req, pref) = if anti {
+        match &aff.pod_anti_affinity {
+            Some(a) => (
+                &a.required_during_scheduling_ignored_during_execution,
+                &a.preferred_during_scheduling_ignored_during_execution,
+            ),
+            None => return Vec::new(),
+        }
+    } else {
+        match &aff.pod_affinity {
+            Some(a) => (
+                &a.required_during_scheduling_ignored_during_execution,
+                &a.preferred_during_scheduling_ignored_during_execution,
+            ),
+            None => return Vec::new(),
+        }
+    };
+    if required {
+        req.iter().flatten().map(|t| Term::new(t, ns, 1)).collect()
+    } else {
+        pref.iter()
+            .flatten()
+            .map(|w| Term::new(&w.pod_affinity_term, ns, w.weight as i64))
+            .collect()
+    }
+}
+
+/// Whether a pod carries any pod (anti-)affinity, so the cache can keep a short list of them.
+pub fn has_affinity(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
+}
+
+#[derive(Default)]
+pub struct State {
+    affinity: Vec<(String, HashMap<String, i64>)>,
+    anti: HashMap<(String, String), i64>,
+    forbidden: HashSet<(String, String)>,
+    self_affinity_ok: bool,
+    preferred: HashMap<(String, String), i64>,
+    pub active: bool,
+    pub has_preferred: bool,
+}
+
+/// Scans placed pods once for the incoming pod. `with_affinity` are the placed pods that carry
+/// any pod affinity (for the symmetric checks).
+pub fn prepare<'a>(
+    pod: &PodInfo,
+    nodes: &'a HashMap<String, NodeInfo>,
+    with_affinity: impl Iterator<Item = (&'a PodInfo, &'a NodeInfo)>,
+    ns_labels: &NamespaceLabels,
+) -> Result<State, InvalidSelector> {
+    let aff = terms(&pod.pod, false, true);
+    let anti = terms(&pod.pod, true, true);
+    let pref_aff = terms(&pod.pod, false, false);
+    let pref_anti = terms(&pod.pod, true, false);
+    let mut state = State::default();
+    let own_terms =
+        !(aff.is_empty() && anti.is_empty() && pref_aff.is_empty() && pref_anti.is_empty());
+    state.has_preferred = !(pref_aff.is_empty() && pref_anti.is_empty());
+    if own_terms {
+        state.affinity = aff
+            .iter()
+            .map(|t| (t.topology_key.clone(), HashMap::new()))
+            .collect();
+        let mut self_ok = true;
+        for t in &aff {
+            self_ok &= t.matches_pod(pod, ns_labels)?;
+        }
+        state.self_affinity_ok = self_ok;
+        for node in nodes.values() {
+            for existing in node.pods.values() {
+                if existing.key == pod.key {
+                    continue;
+                }
+                for (i, t) in aff.iter().enumerate() {
+                    if let Some(v) = node.label(&t.topology_key)
+                        && t.matches_pod(existing, ns_labels)?
+                    {
+                        *state.affinity[i].1.entry(v.to_string()).or_default() += 1;
+                    }
+                }
+                for t in &anti {
+                    if let Some(v) = node.label(&t.topology_key)
+                        && t.matches_pod(existing, ns_labels)?
+                    {
+                        *state
+                            .anti
+                            .entry((t.topology_key.clone(), v.to_string()))
+                            .or_default() += 1;
+                    }
+                }
+                for (terms, sign) in [(&pref_aff, 1), (&pref_anti, -1)] {
+                    for t in terms.iter() {
+                        if let Some(v) = node.label(&t.topology_key)
+                            && t.matches_pod(existing, ns_labels)?
+                        {
+                            *state
+                                .preferred
+                                .entry((t.topology_key.clone(), v.to_string()))
+                                .or_default() += sign * t.weight;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (existing, node) in with_affinity {
+        if existing.key == pod.key {
+            continue;
+        }
+        for t in terms(&existing.pod, true, true) {
+            if let Some(v) = node.label(&t.topology_key)
+                && t.matches_pod(pod, ns_labels)?
+            {
+                state
+                    .forbidden
+                    .insert((t.topology_key.clone(), v.to_string()));
+            }
+        }
+        for (terms, sign) in [
+            (terms(&existing.pod, false, false), 1),
+            (terms(&existing.pod, true, false), -1),
+        ] {
+            for t in terms {
+                if let Some(v) = node.label(&t.topology_key)
+                    && t.matches_pod(pod, ns_labels)?
+                {
+                    state.has_preferred = true;
+                    *state
+                        .preferred
+                        .entry((t.topology_key.clone(), v.to_string()))
+                        .or_default() += sign * t.weight;
+                }
+            }
+        }
+    }
+    state.active = own_terms || !state.forbidden.is_empty() || state.has_preferred;
+    Ok(state)
+}
+
+/// The reason a node fails, if it does.
+pub fn filter(state: &State, node: &NodeInfo) -> Option<&'static str> {
+    if !state.active {
+        return None;
+    }
+    let nobody_matches = state.affinity.iter().all(|(_, counts)| counts.is_empty());
+    for (key, counts) in &state.affinity {
+        let ok = match node.label(key) {
+            Some(v) => {
+                counts.get(v).is_some_and(|c| *c > 0) || (nobody_matches && state.self_affinity_ok)
+            }
+            None => false,
+        };
+        if !ok {
+            return Some("node(s) didn't match pod affinity rules");
+        }
+    }
+    for ((key, value), count) in &state.anti {
+        if *count > 0 && node.label(key) == Some(value.as_str()) {
+            return Some("node(s) didn't match pod anti-affinity rules");
+        }
+    }
+    for (key, value) in &state.forbidden {
+        if node.label(key) == Some(value.as_str()) {
+            return Some("node(s) didn't satisfy existing pods anti-affinity rules");
+        }
+    }
+    None
+}
+
+/// Raw preferred-affinity score (normalized across nodes by the caller).
+pub fn score(state: &State, node: &NodeInfo) -> i64 {
+    if !state.has_preferred {
+        return 0;
+    }
+    state
+        .preferred
+        .iter()
+        .filter(|((key, value), _)| node.label(key) == Some(value.as_str()))
+        .map(|(_, w)| *w)
+        .sum()
+}

@@ -1,0 +1,469 @@
+//! The scheduler against the real API server: every filter and score rule deciding placement,
+//! unschedulable messages and events, requeue when a node appears, preemption, and leader
+//! election with two schedulers. Nodes are plain Node objects (no kubelet is needed to bind).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+struct Cluster {
+    server: Option<capstan_apiserver::RunningServer>,
+    client: kube::Client,
+    dir: tempfile::TempDir,
+    schedulers: Vec<JoinHandle<()>>,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let server = capstan_apiserver::start(capstan_apiserver::Config {
+            data_dir: dir.path().join("store"),
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .expect("api server");
+        let client = kube::Client::try_from(kube::Config::new(server.url().parse().expect("url")))
+            .expect("client");
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: {}\nusers:\n- name: t\n  user: {{}}\ncontexts:\n- name: t\n  context: {{cluster: t, user: t, namespace: default}}\ncurrent-context: t\n",
+            server.url()
+        );
+        std::fs::write(dir.path().join("kubeconfig"), kubeconfig).expect("kubeconfig");
+        Cluster {
+            server: Some(server),
+            client,
+            dir,
+            schedulers: Vec::new(),
+        }
+    }
+
+    fn scheduler(&mut self, config: capstan_scheduler::Config) {
+        let client = self.client.clone();
+        self.schedulers.push(tokio::spawn(async move {
+            let _ = capstan_scheduler::run(client, config, std::future::pending()).await;
+        }));
+    }
+
+    async fn stop(mut self) {
+        for s in self.schedulers.drain(..) {
+            s.abort();
+        }
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("stop");
+        }
+    }
+
+    async fn node(&self, name: &str, cpu: &str, labels: Value, taints: Value) {
+        let mut labels = labels;
+        labels["kubernetes.io/hostname"] = json!(name);
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"taints": taints},
+            "status": {
+                "capacity": {"cpu": cpu, "memory": "8Gi", "pods": "110"},
+                "allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        }))
+        .expect("node");
+        Api::<Node>::all(self.client.clone())
+            .create(&PostParams::default(), &node)
+            .await
+            .expect("create node");
+    }
+
+    async fn pod(&self, spec: Value) -> String {
+        let pod: Pod = serde_json::from_value(spec).expect("pod");
+        let name = pod.metadata.name.clone().expect("name");
+        Api::<Pod>::namespaced(self.client.clone(), "default")
+            .create(&PostParams::default(), &pod)
+            .await
+            .expect("create pod");
+        name
+    }
+
+    async fn kubectl(&self, args: &[&str], stdin: &str) {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kubectl");
+        if let Some(mut i) = child.stdin.take() {
+            i.write_all(stdin.as_bytes()).await.expect("stdin");
+        }
+        let out = child.wait_with_output().await.expect("kubectl output");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Waits until the pod is bound and returns its node.
+    async fn bound(&self, name: &str) -> String {
+        let api = Api::<Pod>::namespaced(self.client.clone(), "default");
+        for _ in 0..200 {
+            if let Ok(p) = api.get(name).await
+                && let Some(n) = p.spec.and_then(|s| s.node_name)
+            {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("pod {name} was not bound within 10 s");
+    }
+
+    /// Waits for the PodScheduled=False message.
+    async fn unschedulable(&self, name: &str) -> String {
+        let api = Api::<Pod>::namespaced(self.client.clone(), "default");
+        for _ in 0..200 {
+            let p = api.get(name).await.expect("get");
+            assert!(
+                p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none(),
+                "{name} got bound"
+            );
+            let cond = p
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False");
+            if let Some(c) = cond {
+                assert_eq!(c.reason.as_deref(), Some("Unschedulable"));
+                return c.message.unwrap_or_default();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("pod {name} never reported unschedulable");
+    }
+}
+
+fn basic(name: &str, cpu: &str, extra: Value) -> Value {
+    let mut pod = json!({
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}]},
+    });
+    if let (Some(spec), Value::Object(extra)) = (pod["spec"].as_object_mut(), extra) {
+        spec.extend(extra);
+    }
+    pod
+}
+
+#[tokio::test]
+async fn resources_decide_and_unschedulable_pods_are_retried_when_a_node_appears() {
+    let mut c = Cluster::start().await;
+    c.node("small-1", "1", json!({}), json!([])).await;
+    c.node("small-2", "1", json!({}), json!([])).await;
+    c.scheduler(capstan_scheduler::Config::default());
+    c.pod(basic("big", "2", json!({}))).await;
+    let msg = c.unschedulable("big").await;
+    assert_eq!(
+        msg,
+        "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+    );
+    let events: Api<Event> = Api::namespaced(c.client.clone(), "default");
+    let mut failed = false;
+    for _ in 0..100 {
+        let list = events
+            .list(&ListParams::default().fields("involvedObject.name=big"))
+            .await
+            .expect("events");
+        if list
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("FailedScheduling"))
+        {
+            failed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed, "FailedScheduling event recorded");
+    c.node("large", "4", json!({}), json!([])).await;
+    assert_eq!(c.bound("big").await, "large");
+    // Requests add up: a 1-CPU node takes one 1-CPU pod, not two.
+    c.pod(basic(
+        "a1",
+        "800m",
+        json!({"nodeSelector": {"kubernetes.io/hostname": "small-1"}}),
+    ))
+    .await;
+    assert_eq!(c.bound("a1").await, "small-1");
+    c.pod(basic(
+        "a2",
+        "800m",
+        json!({"nodeSelector": {"kubernetes.io/hostname": "small-1"}}),
+    ))
+    .await;
+    let msg = c.unschedulable("a2").await;
+    assert!(msg.starts_with("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector."), "{msg}");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn selectors_affinity_taints_ports_and_cordon_decide_placement() {
+    let mut c = Cluster::start().await;
+    c.node(
+        "ssd",
+        "4",
+        json!({"disk": "ssd", "topology.kubernetes.io/zone": "a"}),
+        json!([]),
+    )
+    .await;
+    c.node(
+        "hdd",
+        "4",
+        json!({"disk": "hdd", "topology.kubernetes.io/zone": "b"}),
+        json!([]),
+    )
+    .await;
+    c.node(
+        "gpu",
+        "4",
+        json!({"disk": "ssd"}),
+        json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]),
+    )
+    .await;
+    c.scheduler(capstan_scheduler::Config::default());
+    c.pod(basic(
+        "sel",
+        "100m",
+        json!({"nodeSelector": {"disk": "hdd"}}),
+    ))
+    .await;
+    assert_eq!(c.bound("sel").await, "hdd");
+    c.pod(basic("aff", "100m", json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}]}}}}))).await;
+    assert_eq!(
+        c.bound("aff").await,
+        "ssd",
+        "gpu is tainted, hdd is not ssd"
+    );
+    c.pod(basic("tol", "100m", json!({
+        "tolerations": [{"key": "gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+        "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "preference": {"matchExpressions": [{"key": "gpu-node", "operator": "DoesNotExist"}, {"key": "kubernetes.io/hostname", "operator": "In", "values": ["gpu"]}]}}]}},
+    }))).await;
+    assert_eq!(
+        c.bound("tol").await,
+        "gpu",
+        "tolerated taint and preferred affinity"
+    );
+    c.pod(basic(
+        "untolerated",
+        "100m",
+        json!({"nodeSelector": {"kubernetes.io/hostname": "gpu"}}),
+    ))
+    .await;
+    let msg = c.unschedulable("untolerated").await;
+    assert!(
+        msg.contains("1 node(s) had untolerated taint {gpu: true}"),
+        "{msg}"
+    );
+    // Host ports: the second pod asking for 8080 on the same node cannot go there.
+    let port = json!({"nodeSelector": {"disk": "hdd"}, "containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 80, "hostPort": 8080}]}]});
+    c.pod(basic("port1", "100m", port.clone())).await;
+    assert_eq!(c.bound("port1").await, "hdd");
+    c.pod(basic("port2", "100m", port)).await;
+    let msg = c.unschedulable("port2").await;
+    assert!(
+        msg.contains("1 node(s) didn't have free ports for the requested pod ports"),
+        "{msg}"
+    );
+    // Cordon with the real kubectl: new pods avoid the node.
+    c.kubectl(&["cordon", "ssd"], "").await;
+    c.kubectl(&["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata:\n  name: after-cordon\nspec:\n  nodeSelector: {disk: ssd}\n  containers:\n  - name: c\n    image: busybox\n").await;
+    let msg = c.unschedulable("after-cordon").await;
+    assert!(msg.contains("1 node(s) were unschedulable"), "{msg}");
+    c.kubectl(&["uncordon", "ssd"], "").await;
+    assert_eq!(c.bound("after-cordon").await, "ssd");
+    // Another scheduler's pods are left alone.
+    c.pod(basic(
+        "other",
+        "100m",
+        json!({"schedulerName": "someone-else"}),
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let p = Api::<Pod>::namespaced(c.client.clone(), "default")
+        .get("other")
+        .await
+        .expect("get");
+    assert!(p.spec.and_then(|s| s.node_name).is_none());
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn pod_affinity_anti_affinity_and_topology_spread() {
+    let mut c = Cluster::start().await;
+    for (i, zone) in ["a", "a", "b", "b"].iter().enumerate() {
+        c.node(
+            &format!("n{i}"),
+            "8",
+            json!({"topology.kubernetes.io/zone": zone}),
+            json!([]),
+        )
+        .await;
+    }
+    c.scheduler(capstan_scheduler::Config::default());
+    // Required anti-affinity on hostname: one per node, the fifth cannot go anywhere.
+    let anti = |n: &str| {
+        let mut p = basic(
+            n,
+            "100m",
+            json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"group": "solo"}}, "topologyKey": "kubernetes.io/hostname"}]}}}),
+        );
+        p["metadata"]["labels"]["group"] = json!("solo");
+        p
+    };
+    let mut nodes = std::collections::HashSet::new();
+    for i in 0..4 {
+        let name = c.pod(anti(&format!("solo-{i}"))).await;
+        nodes.insert(c.bound(&name).await);
+    }
+    assert_eq!(nodes.len(), 4, "one anti-affine pod per node");
+    c.pod(anti("solo-4")).await;
+    let msg = c.unschedulable("solo-4").await;
+    assert!(
+        msg.contains("4 node(s) didn't match pod anti-affinity rules"),
+        "{msg}"
+    );
+
+    // Required affinity to a zone: follows the pod it wants to be near.
+    let solo0_node = c.bound("solo-0").await;
+    let zone_of = |n: &str| if n == "n0" || n == "n1" { "a" } else { "b" };
+    c.pod(basic("near", "100m", json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "solo-0"}}, "topologyKey": "topology.kubernetes.io/zone"}]}}}))).await;
+    assert_eq!(zone_of(&c.bound("near").await), zone_of(&solo0_node));
+
+    // Topology spread over zones with maxSkew 1: six pods split 3/3.
+    let mut per_zone: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in 0..6 {
+        let mut p = basic(
+            &format!("spread-{i}"),
+            "100m",
+            json!({"topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+             "labelSelector": {"matchLabels": {"tier": "spread"}}}]}),
+        );
+        p["metadata"]["labels"]["tier"] = json!("spread");
+        let name = c.pod(p).await;
+        *per_zone.entry(zone_of(&c.bound(&name).await)).or_default() += 1;
+    }
+    assert_eq!(
+        per_zone.values().copied().collect::<Vec<_>>(),
+        vec![3, 3],
+        "{per_zone:?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn higher_priority_pods_preempt_lower_priority_ones() {
+    let mut c = Cluster::start().await;
+    c.node("only", "1", json!({}), json!([])).await;
+    let pcs: Api<PriorityClass> = Api::all(c.client.clone());
+    let pc: PriorityClass =
+        serde_json::from_value(json!({"metadata": {"name": "high"}, "value": 1000})).expect("pc");
+    pcs.create(&PostParams::default(), &pc)
+        .await
+        .expect("priority class");
+    c.scheduler(capstan_scheduler::Config::default());
+    c.pod(basic("low", "900m", json!({}))).await;
+    assert_eq!(c.bound("low").await, "only");
+    c.pod(basic("high", "900m", json!({"priorityClassName": "high"})))
+        .await;
+    let api = Api::<Pod>::namespaced(c.client.clone(), "default");
+    let high = api.get("high").await.expect("get");
+    assert_eq!(
+        high.spec.as_ref().and_then(|s| s.priority),
+        Some(1000),
+        "admission resolved the class"
+    );
+    // The low pod is deleted (it is bound, so it gets a grace period; finish it as a kubelet would).
+    let mut evicted = false;
+    for _ in 0..200 {
+        match api.get_opt("low").await.expect("get") {
+            None => {
+                evicted = true;
+                break;
+            }
+            Some(p) if p.metadata.deletion_timestamp.is_some() => {
+                let _ = api
+                    .delete("low", &kube::api::DeleteParams::default().grace_period(0))
+                    .await;
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(evicted, "the low-priority pod was preempted");
+    assert_eq!(c.bound("high").await, "only");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn two_schedulers_elect_one_leader_and_fail_over() {
+    let mut c = Cluster::start().await;
+    c.node("n", "4", json!({}), json!([])).await;
+    for id in ["first", "second"] {
+        c.scheduler(capstan_scheduler::Config {
+            leader_elect: true,
+            identity: id.into(),
+            ..Default::default()
+        });
+    }
+    c.pod(basic("p0", "100m", json!({}))).await;
+    assert_eq!(c.bound("p0").await, "n");
+    let leases: Api<Lease> = Api::namespaced(c.client.clone(), "kube-system");
+    let holder = leases
+        .get("capstan-scheduler")
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.holder_identity)
+        .expect("holder");
+    // Stop the leader without releasing its lease: the other must take over after expiry.
+    let idx = if holder == "first" { 0 } else { 1 };
+    c.schedulers[idx].abort();
+    c.pod(basic("p1", "100m", json!({}))).await;
+    let api = Api::<Pod>::namespaced(c.client.clone(), "default");
+    let mut bound = false;
+    for _ in 0..300 {
+        if api
+            .get("p1")
+            .await
+            .expect("get")
+            .spec
+            .and_then(|s| s.node_name)
+            .is_some()
+        {
+            bound = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bound, "the standby scheduler took over within 30 s");
+    let new_holder = leases
+        .get("capstan-scheduler")
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.holder_identity)
+        .expect("holder");
+    assert_ne!(new_holder, holder);
+    c.stop().await;
+}
