@@ -1,5 +1,5 @@
-//! `capstan up`: the local cluster. Starts the API server on the embedded store in DIR,
-//! writes DIR/kubeconfig and prints how to use it, then runs until Ctrl-C.
+//! `capstan up`: the local cluster. Starts the API server on the embedded store in DIR and the
+//! scheduler beside it, writes DIR/kubeconfig and prints how to use it, then runs until Ctrl-C.
 
 use std::path::PathBuf;
 
@@ -20,7 +20,19 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
     let kubeconfig = data_dir.join("kubeconfig");
     crate::kubeconfig::write(&kubeconfig, &server.url())
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    println!("Capstan is running: API server at {}", server.url());
+    let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
+        .context("building the in-process API client")?;
+    let scheduler_stop = server.shutdown_handle();
+    let scheduler = tokio::spawn(async move {
+        let mut stop = scheduler_stop.subscribe();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = capstan_scheduler::run(client, capstan_scheduler::Config::default(), shutdown).await {
+            tracing::error!(error = %e, "scheduler stopped");
+        }
+    });
+    println!("Capstan is running: API server at {}, scheduler started", server.url());
     println!("Point kubectl at it with:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!(
@@ -32,6 +44,7 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
         _ = capstan_apiserver::server::shutdown_signal() => { handle.send_replace(true); }
         _ = async { let mut rx = handle.subscribe(); let _ = rx.wait_for(|s| *s).await; } => {}
     }
+    let _ = scheduler.await;
     server
         .wait()
         .await
