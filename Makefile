@@ -25,4 +25,6 @@ release:
 	$(CARGO) build --release --workspace --bins
 
 bench:
+	$(CARGO) build --release --workspace --bins
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-apiserver --bench api
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-scheduler --bench throughput
