@@ -147,10 +147,11 @@ pub async fn bind(
                     "lastProbeTime": null, "lastTransitionTime": object::now_rfc3339(),
                 }),
             );
+            // Kubernetes does not attribute a binding to a field manager.
             Ok(Mutation {
                 object: pod,
                 precondition: None,
-                track_fields: true,
+                track_fields: false,
                 warnings: Vec::new(),
             })
         })

@@ -28,11 +28,16 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = capstan_scheduler::run(client, capstan_scheduler::Config::default(), shutdown).await {
+        if let Err(e) =
+            capstan_scheduler::run(client, capstan_scheduler::Config::default(), shutdown).await
+        {
             tracing::error!(error = %e, "scheduler stopped");
         }
     });
-    println!("Capstan is running: API server at {}, scheduler started", server.url());
+    println!(
+        "Capstan is running: API server at {}, scheduler started",
+        server.url()
+    );
     println!("Point kubectl at it with:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!(

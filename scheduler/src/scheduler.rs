@@ -42,7 +42,7 @@ impl Default for Config {
             scheduler_name: "default-scheduler".into(),
             leader_elect: false,
             identity: format!("capstan-scheduler-{}", std::process::id()),
-            bind_concurrency: 64,
+            bind_concurrency: 128,
         }
     }
 }
@@ -80,7 +80,15 @@ impl Shared {
         name == self.config.scheduler_name
     }
 
-    fn on_pod(&self, pod: Pod) {
+    fn on_pod(&self, mut pod: Pod) {
+        // Only the phase of the status matters here; the rest is the kubelet's business.
+        if let Some(st) = pod.status.as_mut() {
+            *st = k8s_openapi::api::core::v1::PodStatus {
+                phase: st.phase.take(),
+                nominated_node_name: st.nominated_node_name.take(),
+                ..Default::default()
+            };
+        }
         let pod = Arc::new(pod);
         let info = PodInfo::new(pod.clone());
         let bound = info.node_name().is_some();
@@ -102,12 +110,8 @@ impl Shared {
         }
     }
 
-    fn on_pod_deleted(&self, pod: &Pod) {
-        let key = format!(
-            "{}/{}",
-            pod.metadata.namespace.as_deref().unwrap_or_default(),
-            pod.metadata.name.as_deref().unwrap_or_default()
-        );
+    fn on_pod_deleted(&self, namespace: &str, name: &str) {
+        let key = format!("{namespace}/{name}");
         self.cache().remove_pod(&key);
         self.queue.remove(&key);
         self.lock_failures().remove(&key);
@@ -120,7 +124,8 @@ impl Shared {
 }
 
 /// Feeds a watcher's events to `apply`/`remove`, relisting as kube-runtime does; objects missing
-/// from a relist are removed. `ready` flips once the first list is complete.
+/// from a relist are removed (by key). `ready` flips once the first list is complete. Only keys
+/// are remembered here: the cache holds the objects.
 async fn follow<K, A, R>(
     api: Api<K>,
     name: &'static str,
@@ -131,16 +136,15 @@ async fn follow<K, A, R>(
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     A: Fn(K),
-    R: Fn(&K),
+    R: Fn(&str, &str),
 {
     let mut stream = watcher(api, watcher::Config::default()).boxed();
-    let mut listing: Option<HashSet<String>> = None;
-    let mut known: HashMap<String, K> = HashMap::new();
+    let mut listing: Option<HashSet<(String, String)>> = None;
+    let mut known: HashSet<(String, String)> = HashSet::new();
     let key_of = |o: &K| {
-        format!(
-            "{}/{}",
-            o.meta().namespace.as_deref().unwrap_or_default(),
-            o.meta().name.as_deref().unwrap_or_default()
+        (
+            o.meta().namespace.clone().unwrap_or_default(),
+            o.meta().name.clone().unwrap_or_default(),
         )
     };
     while let Some(event) = stream.next().await {
@@ -151,31 +155,26 @@ where
                 if let Some(l) = listing.as_mut() {
                     l.insert(k.clone());
                 }
-                known.insert(k, o.clone());
+                known.insert(k);
                 apply(o);
             }
             Ok(watcher::Event::InitDone) => {
                 if let Some(seen) = listing.take() {
-                    let gone: Vec<String> = known
-                        .keys()
-                        .filter(|k| !seen.contains(*k))
-                        .cloned()
-                        .collect();
-                    for k in gone {
-                        if let Some(o) = known.remove(&k) {
-                            remove(&o);
-                        }
+                    for (ns, n) in known.difference(&seen) {
+                        remove(ns, n);
                     }
+                    known = seen;
                 }
                 ready.send_replace(true);
             }
             Ok(watcher::Event::Apply(o)) => {
-                known.insert(key_of(&o), o.clone());
+                known.insert(key_of(&o));
                 apply(o);
             }
             Ok(watcher::Event::Delete(o)) => {
-                known.remove(&key_of(&o));
-                remove(&o);
+                let (ns, n) = key_of(&o);
+                known.remove(&(ns.clone(), n.clone()));
+                remove(&ns, &n);
             }
             Err(e) => {
                 tracing::warn!(resource = name, error = %e, "watch error; retrying");
@@ -184,6 +183,12 @@ where
         }
     }
     SchedulerError::WatchEnded(name)
+}
+
+/// The scheduler never reads managedFields; dropping them halves what the cache holds.
+fn strip<K: kube::Resource>(mut o: K) -> K {
+    o.meta_mut().managed_fields = None;
+    o
 }
 
 /// Runs the scheduler until `shutdown` resolves (Ok) or leadership is lost (Err).
@@ -226,13 +231,10 @@ pub async fn run(
         "nodes",
         nodes_ready,
         move |n| {
-            s.cache().upsert_node(n);
+            s.cache().upsert_node(strip(n));
             s.queue.move_all_to_active();
         },
-        move |n| {
-            s2.cache()
-                .remove_node(n.metadata.name.as_deref().unwrap_or_default())
-        },
+        move |_, name| s2.cache().remove_node(name),
     );
     let s = shared.clone();
     let s2 = shared.clone();
@@ -240,8 +242,8 @@ pub async fn run(
         Api::<Pod>::all(client.clone()),
         "pods",
         pods_ready,
-        move |p| s.on_pod(p),
-        move |p| s2.on_pod_deleted(p),
+        move |p| s.on_pod(strip(p)),
+        move |ns, name| s2.on_pod_deleted(ns, name),
     );
     let s = shared.clone();
     let s2 = shared.clone();
@@ -250,10 +252,7 @@ pub async fn run(
         "namespaces",
         ns_ready,
         move |n| s.cache().upsert_namespace(&n),
-        move |n| {
-            s2.cache()
-                .remove_namespace(n.metadata.name.as_deref().unwrap_or_default())
-        },
+        move |_, name| s2.cache().remove_namespace(name),
     );
     let scheduling = async {
         let _ = nodes_rx.wait_for(|r| *r).await;
@@ -275,14 +274,32 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        e = nodes => Err(e),
-        e = pods => Err(e),
-        e = namespaces => Err(e),
+    // Watches run on their own tasks so that decoding events never waits for a scheduling
+    // cycle (and the other way round) on a multi-core runtime.
+    let nodes = tokio::spawn(nodes);
+    let pods = tokio::spawn(pods);
+    let namespaces = tokio::spawn(namespaces);
+    let abort = [
+        nodes.abort_handle(),
+        pods.abort_handle(),
+        namespaces.abort_handle(),
+    ];
+    let ended = |r: Result<SchedulerError, tokio::task::JoinError>, what: &'static str| match r {
+        Ok(e) => e,
+        Err(_) => SchedulerError::WatchEnded(what),
+    };
+    let result = tokio::select! {
+        e = nodes => Err(ended(e, "nodes")),
+        e = pods => Err(ended(e, "pods")),
+        e = namespaces => Err(ended(e, "namespaces")),
         _ = scheduling => Ok(()),
         r = lost => r,
         _ = &mut shutdown => Ok(()),
+    };
+    for a in abort {
+        a.abort();
     }
+    result
 }
 
 async fn schedule_one(shared: &Arc<Shared>, pod: Arc<PodInfo>) {

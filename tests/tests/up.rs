@@ -88,7 +88,11 @@ fn kubectl_stdin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
         i.write_all(stdin.as_bytes()).expect("stdin");
     }
     let out = child.wait_with_output().expect("kubectl output");
-    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -114,10 +118,16 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     // The scheduler runs inside `capstan up`: a pod is bound once a node exists.
     let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels: {kubernetes.io/hostname: node-1}\nstatus:\n  allocatable: {cpu: '4', memory: 8Gi, pods: '110'}\n  capacity: {cpu: '4', memory: 8Gi, pods: '110'}\n";
     kubectl_stdin(dir.path(), &["apply", "-f", "-"], node);
-    kubectl(dir.path(), &["run", "hello", "--image=busybox", "--", "sleep", "1"]);
+    kubectl(
+        dir.path(),
+        &["run", "hello", "--image=busybox", "--", "sleep", "1"],
+    );
     let mut bound = String::new();
     for _ in 0..100 {
-        bound = kubectl(dir.path(), &["get", "pod", "hello", "-o", "jsonpath={.spec.nodeName}"]);
+        bound = kubectl(
+            dir.path(),
+            &["get", "pod", "hello", "-o", "jsonpath={.spec.nodeName}"],
+        );
         if !bound.is_empty() {
             break;
         }

@@ -1,0 +1,144 @@
+//! Expectations: what a controller has asked the API server to do and not yet seen come back
+//! through its informer. While a controller's own creates or deletes are in flight its cache is
+//! behind, and acting on that cache would create or delete twice (the same idea as Kubernetes'
+//! ControllerExpectations / UIDTrackingControllerExpectations).
+//!
+//! Owns: per-key counters of pending creations and the set of pending deletions. Must never
+//! block: an expectation that is not met within `ttl` is treated as met, so a lost watch event
+//! can delay a controller but never wedge it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Kubernetes uses five minutes; long enough for a slow API server, short enough to recover.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
+struct Pending {
+    creations: i64,
+    deletions: HashSet<String>,
+    since: Instant,
+}
+
+#[derive(Debug)]
+pub struct Expectations {
+    pending: Mutex<HashMap<String, Pending>>,
+    ttl: Duration,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Self::new(DEFAULT_TTL)
+    }
+}
+
+impl Expectations {
+    pub fn new(ttl: Duration) -> Self {
+        Expectations {
+            pending: Mutex::default(),
+            ttl,
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Pending>) -> R) -> R {
+        f(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// True when the controller may trust its cache for `key` again.
+    pub fn satisfied(&self, key: &str) -> bool {
+        self.with(|m| match m.get(key) {
+            None => true,
+            Some(p) => (p.creations <= 0 && p.deletions.is_empty()) || p.since.elapsed() > self.ttl,
+        })
+    }
+
+    /// Records that `count` creations are about to be sent.
+    pub fn expect_creations(&self, key: &str, count: usize) {
+        self.with(|m| {
+            m.insert(
+                key.to_string(),
+                Pending {
+                    creations: count as i64,
+                    deletions: HashSet::new(),
+                    since: Instant::now(),
+                },
+            );
+        })
+    }
+
+    /// Records that the objects named `ids` (namespace/name) are about to be deleted.
+    pub fn expect_deletions(&self, key: &str, ids: impl IntoIterator<Item = String>) {
+        self.with(|m| {
+            m.insert(
+                key.to_string(),
+                Pending {
+                    creations: 0,
+                    deletions: ids.into_iter().collect(),
+                    since: Instant::now(),
+                },
+            );
+        })
+    }
+
+    /// One creation came back through the watch, or failed and will never come back.
+    pub fn creation_observed(&self, key: &str) {
+        self.with(|m| {
+            if let Some(p) = m.get_mut(key) {
+                p.creations -= 1;
+            }
+        })
+    }
+
+    /// A deletion came back through the watch, or failed and will never come back.
+    pub fn deletion_observed(&self, key: &str, id: &str) {
+        self.with(|m| {
+            if let Some(p) = m.get_mut(key) {
+                p.deletions.remove(id);
+            }
+        })
+    }
+
+    /// The owner is gone; nothing it expected matters any more.
+    pub fn forget(&self, key: &str) {
+        self.with(|m| {
+            m.remove(key);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creations_must_all_be_observed() {
+        let e = Expectations::default();
+        assert!(e.satisfied("ns/rs"));
+        e.expect_creations("ns/rs", 2);
+        assert!(!e.satisfied("ns/rs"));
+        e.creation_observed("ns/rs");
+        assert!(!e.satisfied("ns/rs"));
+        e.creation_observed("ns/rs");
+        assert!(e.satisfied("ns/rs"));
+    }
+
+    #[test]
+    fn deletions_are_tracked_by_name_so_repeats_do_not_count_twice() {
+        let e = Expectations::default();
+        e.expect_deletions("ns/rs", ["ns/a".to_string(), "ns/b".to_string()]);
+        e.deletion_observed("ns/rs", "ns/a");
+        e.deletion_observed("ns/rs", "ns/a");
+        assert!(!e.satisfied("ns/rs"));
+        e.deletion_observed("ns/rs", "ns/b");
+        assert!(e.satisfied("ns/rs"));
+    }
+
+    #[test]
+    fn expectations_expire_so_a_lost_event_cannot_wedge_a_controller() {
+        let e = Expectations::new(Duration::from_millis(0));
+        e.expect_creations("ns/rs", 1);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(e.satisfied("ns/rs"));
+    }
+}
