@@ -1,5 +1,5 @@
 //! `capstan up`: the local cluster. Starts the API server on the embedded store in DIR and the
-//! scheduler beside it, writes DIR/kubeconfig and prints how to use it, then runs until Ctrl-C.
+//! scheduler and controllers beside it, writes DIR/kubeconfig and prints how to use it, then runs until Ctrl-C.
 
 use std::path::PathBuf;
 
@@ -34,8 +34,24 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
             tracing::error!(error = %e, "scheduler stopped");
         }
     });
+    let controllers_client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
+        .context("building the in-process API client")?;
+    let controllers_stop = server.shutdown_handle();
+    let controllers = tokio::spawn(async move {
+        let mut stop = controllers_stop.subscribe();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let config = capstan_controllers::Config {
+            metrics_address: None,
+            ..Default::default()
+        };
+        if let Err(e) = capstan_controllers::run(controllers_client, config, shutdown).await {
+            tracing::error!(error = %e, "controllers stopped");
+        }
+    });
     println!(
-        "Capstan is running: API server at {}, scheduler started",
+        "Capstan is running: API server at {}, scheduler and controllers started",
         server.url()
     );
     println!("Point kubectl at it with:");
@@ -50,6 +66,7 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
         _ = async { let mut rx = handle.subscribe(); let _ = rx.wait_for(|s| *s).await; } => {}
     }
     let _ = scheduler.await;
+    let _ = controllers.await;
     server
         .wait()
         .await

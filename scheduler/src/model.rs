@@ -178,6 +178,8 @@ pub struct PodInfo {
     pub requests: Resources,
     pub host_ports: Vec<HostPort>,
     pub priority: i32,
+    /// Parsed pod (anti-)affinity terms.
+    pub terms: crate::plugins::interpod::PodTerms,
 }
 
 impl PodInfo {
@@ -195,6 +197,7 @@ impl PodInfo {
             requests: pod_requests(&pod),
             host_ports: host_ports(&pod),
             priority: pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
+            terms: crate::plugins::interpod::PodTerms::of(&pod),
             pod,
         })
     }

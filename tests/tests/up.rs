@@ -134,6 +134,38 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(bound, "node-1");
+    // The controllers run inside `capstan up` too: the example Deployment gets its ReplicaSet
+    // and three pods, which the scheduler places on node-1.
+    let mut placed = String::new();
+    for _ in 0..150 {
+        placed = kubectl(
+            dir.path(),
+            &[
+                "get",
+                "pods",
+                "-n",
+                "shop",
+                "-l",
+                "app=web",
+                "-o",
+                "jsonpath={.items[*].spec.nodeName}",
+            ],
+        );
+        if placed.split_whitespace().filter(|n| *n == "node-1").count() == 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        placed.split_whitespace().filter(|n| *n == "node-1").count(),
+        3,
+        "{placed}"
+    );
+    let rs = kubectl(
+        dir.path(),
+        &["get", "rs", "-n", "shop", "-l", "app=web", "-o", "name"],
+    );
+    assert_eq!(rs.lines().count(), 1, "{rs}");
     let names = kubectl(
         dir.path(),
         &[

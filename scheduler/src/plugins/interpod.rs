@@ -3,7 +3,7 @@
 //! that needs a scan of existing pods is computed once per scheduling cycle (`prepare`), so
 //! checking a node is a few map lookups.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -14,9 +14,10 @@ use crate::model::{NodeInfo, PodInfo};
 /// Namespace labels, for `namespaceSelector`.
 pub type NamespaceLabels = HashMap<String, BTreeMap<String, String>>;
 
-struct Term {
+pub struct Term {
     selector: Option<LabelSelector>,
-    namespaces: HashSet<String>,
+    /// Usually one namespace: a short list compares faster than hashing.
+    namespaces: Vec<String>,
     namespace_selector: Option<LabelSelector>,
     topology_key: String,
     weight: i64,
@@ -24,9 +25,9 @@ struct Term {
 
 impl Term {
     fn new(t: &PodAffinityTerm, owner_namespace: &str, weight: i64) -> Self {
-        let mut namespaces: HashSet<String> = t.namespaces.iter().flatten().cloned().collect();
+        let mut namespaces: Vec<String> = t.namespaces.iter().flatten().cloned().collect();
         if namespaces.is_empty() && t.namespace_selector.is_none() {
-            namespaces.insert(owner_namespace.to_string());
+            namespaces.push(owner_namespace.to_string());
         }
         Term {
             selector: t.label_selector.clone(),
@@ -42,12 +43,50 @@ impl Term {
         pod: &PodInfo,
         ns_labels: &NamespaceLabels,
     ) -> Result<bool, InvalidSelector> {
-        let ns_ok = self.namespaces.contains(&pod.namespace)
+        let ns_ok = self.namespaces.iter().any(|n| *n == pod.namespace)
             || match &self.namespace_selector {
                 Some(sel) => matches(Some(sel), ns_labels.get(&pod.namespace))?,
                 None => false,
             };
         Ok(ns_ok && matches(self.selector.as_ref(), pod.labels())?)
+    }
+}
+
+/// A pod's parsed affinity terms, computed once when the pod enters the cache.
+#[derive(Default)]
+pub struct PodTerms {
+    pub affinity: Vec<Term>,
+    pub anti: Vec<Term>,
+    pub preferred_affinity: Vec<Term>,
+    pub preferred_anti: Vec<Term>,
+}
+
+impl PodTerms {
+    pub fn of(pod: &Pod) -> Self {
+        PodTerms {
+            affinity: terms(pod, false, true),
+            anti: terms(pod, true, true),
+            preferred_affinity: terms(pod, false, false),
+            preferred_anti: terms(pod, true, false),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.affinity.is_empty()
+            && self.anti.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti.is_empty()
+    }
+}
+
+impl std::fmt::Debug for PodTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PodTerms({} required, {} anti)",
+            self.affinity.len(),
+            self.anti.len()
+        )
     }
 }
 
@@ -91,13 +130,30 @@ pub fn has_affinity(pod: &Pod) -> bool {
         .is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
 }
 
+/// topology key → topology value → number (or weight) of matching pods.
+type ByTopology = HashMap<String, HashMap<String, i64>>;
+
+fn bump(map: &mut ByTopology, key: &str, value: &str, by: i64) {
+    *map.entry(key.to_string())
+        .or_default()
+        .entry(value.to_string())
+        .or_default() += by;
+}
+
+fn lookup(map: &ByTopology, node: &NodeInfo) -> i64 {
+    map.iter()
+        .filter_map(|(key, values)| values.get(node.label(key)?))
+        .sum()
+}
+
 #[derive(Default)]
 pub struct State {
+    /// Per required affinity term: its topology key and matching pods per value.
     affinity: Vec<(String, HashMap<String, i64>)>,
-    anti: HashMap<(String, String), i64>,
-    forbidden: HashSet<(String, String)>,
+    anti: ByTopology,
+    forbidden: ByTopology,
     self_affinity_ok: bool,
-    preferred: HashMap<(String, String), i64>,
+    preferred: ByTopology,
     pub active: bool,
     pub has_preferred: bool,
 }
@@ -110,55 +166,46 @@ pub fn prepare<'a>(
     with_affinity: impl Iterator<Item = (&'a PodInfo, &'a NodeInfo)>,
     ns_labels: &NamespaceLabels,
 ) -> Result<State, InvalidSelector> {
-    let aff = terms(&pod.pod, false, true);
-    let anti = terms(&pod.pod, true, true);
-    let pref_aff = terms(&pod.pod, false, false);
-    let pref_anti = terms(&pod.pod, true, false);
+    let own = &pod.terms;
     let mut state = State::default();
-    let own_terms =
-        !(aff.is_empty() && anti.is_empty() && pref_aff.is_empty() && pref_anti.is_empty());
-    state.has_preferred = !(pref_aff.is_empty() && pref_anti.is_empty());
+    let own_terms = !own.is_empty();
+    state.has_preferred = !(own.preferred_affinity.is_empty() && own.preferred_anti.is_empty());
     if own_terms {
-        state.affinity = aff
+        state.affinity = own
+            .affinity
             .iter()
             .map(|t| (t.topology_key.clone(), HashMap::new()))
             .collect();
         let mut self_ok = true;
-        for t in &aff {
+        for t in &own.affinity {
             self_ok &= t.matches_pod(pod, ns_labels)?;
         }
         state.self_affinity_ok = self_ok;
         for node in nodes.values() {
             for existing in node.pods.values() {
-                if existing.key == pod.key {
+                if existing.uid == pod.uid {
                     continue;
                 }
-                for (i, t) in aff.iter().enumerate() {
+                for (i, t) in own.affinity.iter().enumerate() {
                     if let Some(v) = node.label(&t.topology_key)
                         && t.matches_pod(existing, ns_labels)?
                     {
                         *state.affinity[i].1.entry(v.to_string()).or_default() += 1;
                     }
                 }
-                for t in &anti {
+                for t in &own.anti {
                     if let Some(v) = node.label(&t.topology_key)
                         && t.matches_pod(existing, ns_labels)?
                     {
-                        *state
-                            .anti
-                            .entry((t.topology_key.clone(), v.to_string()))
-                            .or_default() += 1;
+                        bump(&mut state.anti, &t.topology_key, v, 1);
                     }
                 }
-                for (terms, sign) in [(&pref_aff, 1), (&pref_anti, -1)] {
+                for (terms, sign) in [(&own.preferred_affinity, 1), (&own.preferred_anti, -1)] {
                     for t in terms.iter() {
                         if let Some(v) = node.label(&t.topology_key)
                             && t.matches_pod(existing, ns_labels)?
                         {
-                            *state
-                                .preferred
-                                .entry((t.topology_key.clone(), v.to_string()))
-                                .or_default() += sign * t.weight;
+                            bump(&mut state.preferred, &t.topology_key, v, sign * t.weight);
                         }
                     }
                 }
@@ -166,31 +213,27 @@ pub fn prepare<'a>(
         }
     }
     for (existing, node) in with_affinity {
-        if existing.key == pod.key {
+        if existing.uid == pod.uid {
             continue;
         }
-        for t in terms(&existing.pod, true, true) {
+        let theirs = &existing.terms;
+        for t in &theirs.anti {
             if let Some(v) = node.label(&t.topology_key)
                 && t.matches_pod(pod, ns_labels)?
             {
-                state
-                    .forbidden
-                    .insert((t.topology_key.clone(), v.to_string()));
+                bump(&mut state.forbidden, &t.topology_key, v, 1);
             }
         }
         for (terms, sign) in [
-            (terms(&existing.pod, false, false), 1),
-            (terms(&existing.pod, true, false), -1),
+            (&theirs.preferred_affinity, 1),
+            (&theirs.preferred_anti, -1),
         ] {
-            for t in terms {
+            for t in terms.iter() {
                 if let Some(v) = node.label(&t.topology_key)
                     && t.matches_pod(pod, ns_labels)?
                 {
                     state.has_preferred = true;
-                    *state
-                        .preferred
-                        .entry((t.topology_key.clone(), v.to_string()))
-                        .or_default() += sign * t.weight;
+                    bump(&mut state.preferred, &t.topology_key, v, sign * t.weight);
                 }
             }
         }
@@ -216,15 +259,11 @@ pub fn filter(state: &State, node: &NodeInfo) -> Option<&'static str> {
             return Some("node(s) didn't match pod affinity rules");
         }
     }
-    for ((key, value), count) in &state.anti {
-        if *count > 0 && node.label(key) == Some(value.as_str()) {
-            return Some("node(s) didn't match pod anti-affinity rules");
-        }
+    if lookup(&state.anti, node) > 0 {
+        return Some("node(s) didn't match pod anti-affinity rules");
     }
-    for (key, value) in &state.forbidden {
-        if node.label(key) == Some(value.as_str()) {
-            return Some("node(s) didn't satisfy existing pods anti-affinity rules");
-        }
+    if lookup(&state.forbidden, node) > 0 {
+        return Some("node(s) didn't satisfy existing pods anti-affinity rules");
     }
     None
 }
@@ -234,10 +273,5 @@ pub fn score(state: &State, node: &NodeInfo) -> i64 {
     if !state.has_preferred {
         return 0;
     }
-    state
-        .preferred
-        .iter()
-        .filter(|((key, value), _)| node.label(key) == Some(value.as_str()))
-        .map(|(_, w)| *w)
-        .sum()
+    lookup(&state.preferred, node)
 }

@@ -78,7 +78,7 @@ pub fn prepare(pod: &PodInfo, nodes: &HashMap<String, NodeInfo>) -> Result<State
             let entry = counts.entry(value.to_string()).or_default();
             for existing in node.pods.values() {
                 if existing.namespace == pod.namespace
-                    && existing.key != pod.key
+                    && existing.uid != pod.uid
                     && existing.pod.metadata.deletion_timestamp.is_none()
                     && matches(selector.as_ref(), existing.labels())?
                 {
