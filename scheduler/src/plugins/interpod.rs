@@ -43,7 +43,7 @@ impl Term {
         pod: &PodInfo,
         ns_labels: &NamespaceLabels,
     ) -> Result<bool, InvalidSelector> {
-        let ns_ok = self.namespaces.iter().any(|n| *n == pod.namespace)
+        let ns_ok = self.namespaces.contains(&pod.namespace)
             || match &self.namespace_selector {
                 Some(sel) => matches(Some(sel), ns_labels.get(&pod.namespace))?,
                 None => false,
