@@ -28,3 +28,4 @@ bench:
 	$(CARGO) build --release --workspace --bins
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-apiserver --bench api
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-scheduler --bench throughput
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench rollout
