@@ -1,5 +1,5 @@
 //! capstan-controllers: the reconcile loops that turn desired state into actual state —
-//! ReplicaSet, Deployment and the garbage collector — on kube-runtime against the Capstan (or
+//! ReplicaSet, Deployment, the garbage collector and node lifecycle — on kube-runtime against the Capstan (or
 //! any Kubernetes) API server.
 //!
 //! `run` is the whole program as a library call; `main.rs` only parses flags. Owns: starting
@@ -9,6 +9,7 @@
 pub mod deployment;
 pub mod error;
 pub mod garbagecollector;
+pub mod nodelifecycle;
 pub mod replicaset;
 pub mod runtime;
 
@@ -30,7 +31,12 @@ use runtime::leader::{LeaderConfig, LeaderElector};
 use runtime::metrics::Metrics;
 
 /// Controllers this binary knows, by the names kube-controller-manager uses for `--controllers`.
-pub const CONTROLLERS: [&str; 3] = ["replicaset", "deployment", "garbagecollector"];
+pub const CONTROLLERS: [&str; 4] = [
+    "replicaset",
+    "deployment",
+    "garbagecollector",
+    "node-lifecycle",
+];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +46,8 @@ pub struct Config {
     pub leader_election: Option<LeaderConfig>,
     /// Where to serve `/metrics` and health endpoints; None serves nothing.
     pub metrics_address: Option<SocketAddr>,
+    /// Grace period, monitor period and default tolerations of the node lifecycle controller.
+    pub node_lifecycle: nodelifecycle::NodeLifecycleConfig,
 }
 
 impl Default for Config {
@@ -48,6 +56,7 @@ impl Default for Config {
             controllers: vec!["*".into()],
             leader_election: None,
             metrics_address: None,
+            node_lifecycle: nodelifecycle::NodeLifecycleConfig::default(),
         }
     }
 }
@@ -160,11 +169,13 @@ pub async fn run(
     for name in selected {
         let shared = shared.clone();
         let stop = stop_rx.clone();
+        let node_lifecycle = config.node_lifecycle.clone();
         tasks.push(tokio::spawn(async move {
             let r = match name {
                 "replicaset" => replicaset::run(shared, stop).await,
                 "deployment" => deployment::run(shared, stop).await,
                 "garbagecollector" => garbagecollector::run(shared, stop).await,
+                "node-lifecycle" => nodelifecycle::run(shared, node_lifecycle, stop).await,
                 _ => Ok(()),
             };
             if let Err(e) = &r {
@@ -220,7 +231,10 @@ mod tests {
     #[test]
     fn controller_selection_follows_kube_controller_manager() {
         assert_eq!(sel("*"), CONTROLLERS.to_vec());
-        assert_eq!(sel("*,-garbagecollector"), vec!["replicaset", "deployment"]);
+        assert_eq!(
+            sel("*,-garbagecollector"),
+            vec!["replicaset", "deployment", "node-lifecycle"]
+        );
         assert_eq!(sel("replicaset"), vec!["replicaset"]);
         assert!(sel("").is_empty());
         assert!(selected_controllers(&["nope".to_string()]).is_err());

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use capstan_controllers::runtime::leader::{LeaderConfig, default_identity};
@@ -18,7 +19,7 @@ struct Flags {
     #[arg(long)]
     server: Option<String>,
     /// Controllers to run: `*` for all, `name` to enable, `-name` to disable
-    /// (replicaset, deployment, garbagecollector).
+    /// (replicaset, deployment, garbagecollector, node-lifecycle).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     controllers: Vec<String>,
     /// Run controllers only while holding the `kube-system/capstan-controllers` Lease.
@@ -33,6 +34,15 @@ struct Flags {
     metrics_port: u16,
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     metrics_bind_address: IpAddr,
+    /// How often the node lifecycle controller re-examines every node, in seconds.
+    #[arg(long, default_value_t = 5)]
+    node_monitor_period: u64,
+    /// Heartbeat age, in seconds, after which a node's conditions become Unknown.
+    #[arg(long, default_value_t = 40)]
+    node_monitor_grace_period: u64,
+    /// How long pods without their own not-ready/unreachable tolerations stay, in seconds.
+    #[arg(long, default_value_t = 300)]
+    default_toleration_seconds: i64,
 }
 
 async fn client(flags: &Flags) -> anyhow::Result<kube::Client> {
@@ -73,6 +83,11 @@ async fn main() -> anyhow::Result<()> {
         leader_election,
         metrics_address: (flags.metrics_port != 0)
             .then(|| SocketAddr::new(flags.metrics_bind_address, flags.metrics_port)),
+        node_lifecycle: capstan_controllers::nodelifecycle::NodeLifecycleConfig {
+            monitor_period: Duration::from_secs(flags.node_monitor_period.max(1)),
+            grace_period: Duration::from_secs(flags.node_monitor_grace_period),
+            default_toleration_seconds: flags.default_toleration_seconds,
+        },
     };
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();

@@ -4,5 +4,6 @@
 mod deployment;
 mod garbagecollector;
 mod harness;
+mod nodelifecycle;
 mod operability;
 mod replicaset;
