@@ -1,5 +1,6 @@
-//! Admission steps that need other objects: pod priority from its PriorityClass (Kubernetes'
-//! Priority admission plugin). Runs on create, before defaulting.
+//! Admission steps on pod create, before defaulting: priority from the PriorityClass
+//! (Kubernetes' Priority plugin) and the default not-ready/unreachable tolerations
+//! (DefaultTolerationSeconds plugin).
 
 use serde_json::{Value, json};
 
@@ -108,4 +109,56 @@ pub fn admit_pod(api: &Api, pod: &mut Value) -> ApiResult<()> {
         spec.entry("preemptionPolicy").or_insert(policy);
     }
     Ok(())
+}
+
+/// How long a pod stays on a node that became not-ready or unreachable, unless it says otherwise.
+pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+
+/// Adds `node.kubernetes.io/not-ready` and `unreachable` NoExecute tolerations for `seconds`
+/// (normally `DEFAULT_TOLERATION_SECONDS`) to pods that do not tolerate those taints already.
+pub fn default_tolerations(pod: &mut Value, seconds: i64) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let list = spec.entry("tolerations").or_insert_with(|| json!([]));
+    let Some(list) = list.as_array_mut() else {
+        return;
+    };
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = list.iter().any(|t| {
+            let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+            let t_key = t.get("key").and_then(Value::as_str).unwrap_or("");
+            let exists = t.get("operator").and_then(Value::as_str) == Some("Exists");
+            (effect.is_empty() || effect == "NoExecute")
+                && (t_key == key || (t_key.is_empty() && exists))
+        });
+        if !tolerated {
+            list.push(
+                json!({"key": key, "operator": "Exists", "effect": "NoExecute",
+                "tolerationSeconds": seconds}),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_tolerations_are_added_once() {
+        let mut pod = json!({"spec": {"containers": [], "tolerations": [
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}]}});
+        default_tolerations(&mut pod, DEFAULT_TOLERATION_SECONDS);
+        let t = pod["spec"]["tolerations"].as_array().expect("list");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0]["tolerationSeconds"], 5);
+        assert_eq!(t[1]["key"], "node.kubernetes.io/not-ready");
+        assert_eq!(t[1]["tolerationSeconds"], 300);
+        default_tolerations(&mut pod, DEFAULT_TOLERATION_SECONDS);
+        assert_eq!(pod["spec"]["tolerations"].as_array().map(Vec::len), Some(2));
+    }
 }

@@ -25,6 +25,9 @@ struct Args {
     /// Events kept per resource in the watch cache window.
     #[arg(long, default_value_t = 10_000)]
     watch_cache_events: usize,
+    /// tolerationSeconds of the not-ready/unreachable tolerations added to every pod.
+    #[arg(long, default_value_t = capstan_apiserver::admission::DEFAULT_TOLERATION_SECONDS)]
+    default_toleration_seconds: i64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +52,7 @@ async fn async_main() -> anyhow::Result<()> {
         bind_address: args.bind_address,
         port: args.port,
         watch_cache_events: args.watch_cache_events,
+        default_toleration_seconds: args.default_toleration_seconds,
     };
     capstan_apiserver::run(config, capstan_apiserver::server::shutdown_signal())
         .await

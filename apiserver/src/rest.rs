@@ -28,6 +28,8 @@ pub struct Api {
     pub store: Arc<dyn Store>,
     pub cache: Arc<WatchCache>,
     pub schemas: Arc<Schemas>,
+    /// tolerationSeconds of the default not-ready/unreachable tolerations.
+    pub default_toleration_seconds: i64,
 }
 
 /// Options every write carries.
@@ -546,6 +548,7 @@ impl Api {
         strategy::prepare_status_on_create(r, &mut obj);
         if r.kind == "Pod" {
             crate::admission::admit_pod(self, &mut obj)?;
+            crate::admission::default_tolerations(&mut obj, self.default_toleration_seconds);
         }
         for attempt in 0..8 {
             if explicit_name.is_empty()

@@ -43,6 +43,8 @@ pub struct Config {
     pub port: u16,
     /// Events kept per resource in the watch cache window.
     pub watch_cache_events: usize,
+    /// tolerationSeconds of the not-ready/unreachable tolerations added to pods.
+    pub default_toleration_seconds: i64,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 6443,
             watch_cache_events: 10_000,
+            default_toleration_seconds: crate::admission::DEFAULT_TOLERATION_SECONDS,
         }
     }
 }
@@ -152,6 +155,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             store,
             cache,
             schemas,
+            default_toleration_seconds: config.default_toleration_seconds,
         },
         metrics: metrics.clone(),
         openapi,

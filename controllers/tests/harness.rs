@@ -46,6 +46,8 @@ impl Cluster {
         let server = capstan_apiserver::start(Config {
             data_dir: dir.path().join("store"),
             port: 0,
+            // The API server's default tolerations match what the controller is told to assume.
+            default_toleration_seconds: config.node_lifecycle.default_toleration_seconds,
             ..Config::default()
         })
         .await
