@@ -1,0 +1,246 @@
+//! kill -9 of the controllers (twice) and of the API server (once) at moments during a
+//! 1,000-pod rolling update: after restarts the rollout completes with exactly the desired pods,
+//! and maxSurge/maxUnavailable held at every observed moment (polled every 200 ms).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use capstan_e2e::bin;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn kill9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(name: &str, args: &[String]) -> Proc {
+    let path = bin(name);
+    assert!(
+        path.exists(),
+        "build the binaries first (make test does): {}",
+        path.display()
+    );
+    Proc(
+        Command::new(path)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    )
+}
+
+async fn wait_port(port: u16) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("port {port} never opened");
+}
+
+const REPLICAS: i32 = 1000;
+const MAX_SURGE: usize = 250;
+const MAX_UNAVAILABLE: usize = 250;
+
+async fn rollout_done(deps: &Api<Deployment>) -> bool {
+    let Ok(d) = deps.get("web").await else {
+        return false;
+    };
+    let s = d.status.unwrap_or_default();
+    s.observed_generation >= d.metadata.generation
+        && s.updated_replicas == Some(REPLICAS)
+        && s.available_replicas == Some(REPLICAS)
+        && s.replicas == Some(REPLICAS)
+}
+
+fn ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_survives_kill_9_of_controllers_and_api_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let api_args = vec![
+        "--data-dir".to_string(),
+        dir.path().display().to_string(),
+        "--port".into(),
+        port.to_string(),
+    ];
+    let ctrl_args = vec![
+        "--server".to_string(),
+        url.clone(),
+        "--metrics-port".into(),
+        "0".into(),
+    ];
+    let mut apiserver = spawn("capstan-apiserver", &api_args);
+    wait_port(port).await;
+    let client =
+        kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let hollow = capstan_hollow::start(
+        client.clone(),
+        capstan_hollow::HollowConfig {
+            count: 20,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("hollow nodes");
+    let _scheduler = spawn("capstan-scheduler", &["--server".into(), url.clone()]);
+    let mut controllers = spawn("capstan-controllers", &ctrl_args);
+
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let dep: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": REPLICAS,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "c", "image": "registry.local/web:1"}]}},
+        },
+    }))
+    .expect("deployment");
+    deps.create(&PostParams::default(), &dep)
+        .await
+        .expect("create");
+    let start = Instant::now();
+    while !rollout_done(&deps).await {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "initial 1,000 replicas never became available"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Watch the invariants while the rollout runs through the crashes.
+    let stop = Arc::new(AtomicBool::new(false));
+    let monitor = {
+        let pods = pods.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut worst_total = 0;
+            let mut worst_ready = usize::MAX;
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(list) = pods.list(&ListParams::default().labels("app=web")).await {
+                    let live: Vec<&Pod> = list
+                        .items
+                        .iter()
+                        .filter(|p| p.metadata.deletion_timestamp.is_none())
+                        .collect();
+                    worst_total = worst_total.max(live.len());
+                    worst_ready = worst_ready.min(live.iter().filter(|p| ready(p)).count());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            (worst_total, worst_ready)
+        })
+    };
+    deps.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "registry.local/web:2"}]}}}})),
+    )
+    .await
+    .expect("update image");
+    for (i, pause_ms) in [400u64, 900, 600].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        if i == 0 {
+            assert!(
+                !rollout_done(&deps).await,
+                "the crashes must land in the middle of the rollout"
+            );
+        }
+        controllers.kill9();
+        if i == 1 {
+            // The API server too, mid-rollout; it comes back on the same store and port.
+            apiserver.kill9();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            apiserver = spawn("capstan-apiserver", &api_args);
+            wait_port(port).await;
+        }
+        controllers = spawn("capstan-controllers", &ctrl_args);
+    }
+    let start = Instant::now();
+    while !rollout_done(&deps).await {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "rollout did not complete after the crashes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (worst_total, worst_ready) = monitor.await.expect("monitor");
+    assert!(
+        worst_total <= REPLICAS as usize + MAX_SURGE,
+        "maxSurge violated: {worst_total} pods at once"
+    );
+    assert!(
+        worst_ready + MAX_UNAVAILABLE >= REPLICAS as usize,
+        "maxUnavailable violated: only {worst_ready} ready"
+    );
+
+    // Exactly the desired pods: 1,000, all of the new template.
+    let mut settled = false;
+    for _ in 0..150 {
+        let list = pods
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .expect("list");
+        let live: Vec<&Pod> = list
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let new = live
+            .iter()
+            .filter(|p| {
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.containers.first())
+                    .and_then(|c| c.image.as_deref())
+                    == Some("registry.local/web:2")
+            })
+            .count();
+        if live.len() == REPLICAS as usize && new == REPLICAS as usize {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(settled, "not exactly 1,000 new pods after the rollout");
+    drop(controllers);
+    drop(apiserver);
+    let _ = hollow.stop().await;
+}
