@@ -6,65 +6,16 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use capstan_e2e::{Proc, free_port, release_bin, rss_mib};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn release_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join(name);
-    assert!(
-        bin.exists(),
-        "{} missing: build the release binaries first (make bench does)",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn spawn(name: &str, args: &[String]) -> Proc {
-    Proc(
-        Command::new(release_bin(name))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn"),
-    )
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    Proc::spawn(release_bin(name), args, &[])
 }
 
 /// apiserver_request_total summed per "verb resource".
@@ -214,7 +165,7 @@ async fn main() {
         total / 1000.0,
         top.join(", ")
     );
-    println!("  controllers RSS: {:.0} MiB", rss_mib(controllers.0.id()));
+    println!("  controllers RSS: {:.0} MiB", rss_mib(controllers.id()));
 
     deployments
         .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "registry.local/web:2"}]}}}})))
@@ -253,7 +204,7 @@ async fn main() {
     );
     println!(
         "  controllers RSS after the run: {:.0} MiB",
-        rss_mib(controllers.0.id())
+        rss_mib(controllers.id())
     );
     let _ = hollow.stop().await;
 }

@@ -1,7 +1,9 @@
-//! End-to-end tests of Capstan's real binaries live in `tests/tests/`; this library holds what
-//! they share: where the built binaries are.
+//! What Capstan's end-to-end tests and benchmarks share: where the built binaries are, child
+//! processes that are killed when dropped, free ports, and process memory.
 
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// Directory of the built binaries: `CAPSTAN_BIN_DIR`, else `$CARGO_TARGET_DIR/debug`, else
 /// the workspace's `target/debug`.
@@ -19,7 +21,95 @@ pub fn bin(name: &str) -> PathBuf {
     bin_dir().join(name)
 }
 
+/// A binary beside the running benchmark (`target/release/deps/x` → `target/release/name`).
+pub fn release_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    dir.join(name)
+}
+
 /// The repository root (for `examples/`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A child process, SIGKILLed when dropped.
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// Starts `path` with `args` and extra environment, output discarded.
+    pub fn spawn(path: PathBuf, args: &[String], env: &[(&str, &str)]) -> Proc {
+        assert!(
+            path.exists(),
+            "build the binaries first (make test / make bench do): {}",
+            path.display()
+        );
+        let mut cmd = Command::new(path);
+        cmd.args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Proc(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot start {args:?}: {e}")),
+        )
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// kill -9, and reap it.
+    pub fn kill9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Waits until something listens on the loopback port (30 s at most).
+pub async fn wait_port(port: u16) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listened on port {port} within 30 s");
+}
+
+/// Resident memory of a process in MiB (0 when unknown).
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }

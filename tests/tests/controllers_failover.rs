@@ -1,42 +1,18 @@
 //! Two controller managers with leader election: only the Lease holder acts, and after kill -9
 //! of the leader the standby takes over within the lease duration (15 s) plus a renewal period.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::bin;
+use capstan_e2e::{Proc, bin, free_port, wait_port};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `hostname` becomes the prefix of the process's leader identity.
 fn spawn(name: &str, args: &[&str], hostname: &str) -> Proc {
-    let path = bin(name);
-    assert!(
-        path.exists(),
-        "build the binaries first (make test does): {}",
-        path.display()
-    );
-    Proc(
-        Command::new(path)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .env("HOSTNAME", hostname)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    )
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    Proc::spawn(bin(name), &args, &[("HOSTNAME", hostname)])
 }
 
 fn deployment(name: &str) -> Deployment {
@@ -71,11 +47,7 @@ async fn replicaset_appears(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standby_controller_manager_takes_over_after_kill_9() {
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let _api = spawn(
         "capstan-apiserver",
@@ -87,15 +59,7 @@ async fn standby_controller_manager_takes_over_after_kill_9() {
         ],
         "api",
     );
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_port(port).await;
     let client =
         kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
     let args = [

@@ -2,62 +2,18 @@
 //! 1,000-pod rolling update: after restarts the rollout completes with exactly the desired pods,
 //! and maxSurge/maxUnavailable held at every observed moment (polled every 200 ms).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::bin;
+use capstan_e2e::{Proc, bin, free_port, wait_port};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn kill9(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn spawn(name: &str, args: &[String]) -> Proc {
-    let path = bin(name);
-    assert!(
-        path.exists(),
-        "build the binaries first (make test does): {}",
-        path.display()
-    );
-    Proc(
-        Command::new(path)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    )
-}
-
-async fn wait_port(port: u16) {
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("port {port} never opened");
+    Proc::spawn(bin(name), args, &[])
 }
 
 const REPLICAS: i32 = 1000;
@@ -85,11 +41,7 @@ fn ready(p: &Pod) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_survives_kill_9_of_controllers_and_api_server() {
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let api_args = vec![
         "--data-dir".to_string(),

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{bin, repo_root};
+use capstan_e2e::{bin, free_port, repo_root};
 
 struct Up(Child);
 
@@ -22,14 +22,6 @@ impl Drop for Up {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn start(dir: &std::path::Path, port: u16) -> Up {

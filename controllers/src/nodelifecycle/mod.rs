@@ -182,6 +182,11 @@ async fn reconcile(node: Arc<Node>, ctx: Arc<Context>) -> Result<Action> {
         .as_ref()
         .and_then(|s| s.unschedulable)
         .unwrap_or(false);
+    // A node that has not reported Ready yet gets the grace period (counted from its creation)
+    // before it is treated as unreachable, as Kubernetes' node startup grace period does.
+    if ready.is_none() && !stale {
+        ready = Some("True".to_string());
+    }
     let wanted = taints::wanted(ready.as_deref(), unschedulable);
     let mut node_taints = node
         .spec
