@@ -107,6 +107,11 @@ fn utf8_key(raw: Vec<u8>) -> Result<String> {
 }
 
 pub(crate) fn get(conn: &mut Connection, key: &str) -> Result<Option<KeyValue>> {
+    Ok(latest(conn, key)?)
+}
+
+/// The live (non-deleted) newest row of `key`; the writer uses it inside its transaction too.
+pub(crate) fn latest(conn: &Connection, key: &str) -> rusqlite::Result<Option<KeyValue>> {
     let mut stmt = conn.prepare_cached(GET_SQL)?;
     let latest = stmt
         .query_row(params![key.as_bytes()], |r| {

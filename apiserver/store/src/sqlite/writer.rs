@@ -24,10 +24,6 @@ const MAX_BATCH: usize = 256;
 /// Rows examined per compaction transaction.
 const COMPACT_SLICE_ROWS: i64 = 2000;
 
-const CURRENT_SQL: &str = "
-SELECT revision, value, create_revision, deleted FROM kv_log
-WHERE key = ?1 ORDER BY revision DESC LIMIT 1";
-
 const INSERT_SQL: &str = "
 INSERT INTO kv_log (revision, key, value, create_revision, prev_revision, deleted)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -282,26 +278,7 @@ impl Writer {
 
 /// The live (non-deleted) row of `key`, as seen inside the batch transaction.
 fn current(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<KeyValue>> {
-    let mut stmt = tx.prepare_cached(CURRENT_SQL)?;
-    let latest = stmt
-        .query_row(params![key.as_bytes()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, bool>(3)?,
-            ))
-        })
-        .optional()?;
-    Ok(match latest {
-        Some((mod_revision, value, create_revision, false)) => Some(KeyValue {
-            key: key.to_owned(),
-            value,
-            create_revision,
-            mod_revision,
-        }),
-        _ => None,
-    })
+    super::reader::latest(tx, key)
 }
 
 fn insert(
