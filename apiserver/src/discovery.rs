@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use capstan_api_types::registry::Subresource;
 use capstan_api_types::{ResourceInfo, registry};
 
 pub const AGGREGATED_V2: &str =
@@ -32,6 +33,42 @@ pub const EXTRA: &[ExtraResource] = &[
         kind: "SelfSubjectRulesReview",
     },
 ];
+
+/// Pod subresources served by proxying to the kubelet (proxy/), so they are not in the
+/// storage registry. Kinds and verbs are kube-apiserver's.
+pub const POD_STREAMS: &[Subresource] = &[
+    Subresource {
+        name: "attach",
+        group: "",
+        version: "v1",
+        kind: "PodAttachOptions",
+        verbs: &["create", "get"],
+    },
+    Subresource {
+        name: "exec",
+        group: "",
+        version: "v1",
+        kind: "PodExecOptions",
+        verbs: &["create", "get"],
+    },
+    Subresource {
+        name: "log",
+        group: "",
+        version: "v1",
+        kind: "Pod",
+        verbs: &["get"],
+    },
+];
+
+/// A resource's subresources: the registry's plus, for pods, the kubelet streams.
+fn subresources_of(r: &ResourceInfo) -> impl Iterator<Item = &Subresource> {
+    let streams: &[Subresource] = if r.group.is_empty() && r.plural == "pods" {
+        POD_STREAMS
+    } else {
+        &[]
+    };
+    r.subresources.iter().chain(streams)
+}
 
 pub const VERBS: &[&str] = &[
     "create",
@@ -79,9 +116,7 @@ fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static Res
 }
 
 fn aggregated_resource(r: &ResourceInfo) -> Value {
-    let subresources: Vec<Value> = r
-        .subresources
-        .iter()
+    let subresources: Vec<Value> = subresources_of(r)
         .map(|s| {
             json!({
                 "subresource": s.name,
@@ -214,7 +249,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             v["categories"] = json!(r.categories);
         }
         resources.push(v);
-        for s in &r.subresources {
+        for s in subresources_of(r) {
             let mut sv = json!({
                 "name": format!("{}/{}", r.plural, s.name), "singularName": "",
                 "namespaced": r.namespaced, "kind": s.kind, "verbs": s.verbs,

@@ -184,6 +184,12 @@ impl ApiError {
         Self::new(500, "InternalError", message)
     }
 
+    /// A failure that is not an API error (a kubelet that cannot be reached): Kubernetes
+    /// reports those as 500 with no reason, which kubectl prints as `Error from server: ...`.
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Self::new(500, "", message)
+    }
+
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(504, "Timeout", message)
     }
@@ -214,6 +220,12 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
+        // `reason` is omitempty in metav1.Status; an empty one must not be sent.
+        if self.reason.is_empty()
+            && let Some(m) = status.as_object_mut()
+        {
+            m.remove("reason");
+        }
         if let Some(d) = &self.details {
             let mut details = serde_json::Map::new();
             if !d.name.is_empty() {

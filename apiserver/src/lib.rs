@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod patch;
 pub mod printers;
 pub mod protobuf;
+pub mod proxy;
 pub mod request;
 pub mod rest;
 pub mod schemas;

@@ -13,7 +13,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ use crate::openapi::OpenApi;
 use crate::rest::Api;
 use crate::schemas::Schemas;
 use crate::watch_cache::WatchCache;
-use crate::{discovery, namespaces, request};
+use crate::{discovery, namespaces, proxy, request};
 
 /// History kept before compaction (~5 minutes, as the design asks).
 const COMPACTION_KEEP: Duration = Duration::from_secs(300);
@@ -224,6 +224,19 @@ fn router(app: Arc<App>) -> Router {
         .route(
             "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
             post(self_subject_rules_review),
+        )
+        // Served by the pod's kubelet, not by storage (proxy/).
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/log",
+            any(proxy::logs::serve),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/exec",
+            any(proxy::exec::exec),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/attach",
+            any(proxy::exec::attach),
         )
         .fallback(handlers::resource)
         .with_state(app)
