@@ -5,6 +5,7 @@
 pub use k8s_openapi;
 pub use schemars;
 
+pub mod quantity;
 pub mod registry;
 
 pub use registry::{ResourceInfo, Subresource, registry};

@@ -2,3 +2,4 @@
 
 pub mod kubeconfig;
 pub mod up;
+pub mod demo;

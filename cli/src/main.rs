@@ -26,10 +26,38 @@ enum Command {
         /// API server port on 127.0.0.1.
         #[arg(long, default_value_t = 6443)]
         port: u16,
+        /// Kubelets to run on this machine (node-1…node-N); needs root. 0 runs no nodes.
+        #[arg(long, default_value_t = 1)]
+        nodes: u32,
+    },
+    /// Images on a node.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum ImageCommand {
+    /// Load every image of an OCI image layout (a directory or a .tar of one) into a node's store.
+    Import {
+        file: PathBuf,
+        /// The kubelet's --root-dir.
+        #[arg(long, default_value = "/var/lib/capstan-kubelet")]
+        root_dir: PathBuf,
+    },
+    /// List a node's images.
+    List {
+        #[arg(long, default_value = "/var/lib/capstan-kubelet")]
+        root_dir: PathBuf,
+    },
+    /// Write the demo images (busybox, and testapp when built) as OCI layouts under DIR.
+    BuildDemo { dir: PathBuf },
+}
+
 fn main() -> anyhow::Result<()> {
+    // `capstan up` runs kubelets in this process; their log shims are this binary too.
+    capstan_kubelet::logs::shim::maybe_run();
     capstan_apiserver::alloc_tuning::limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -45,7 +73,33 @@ async fn async_main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Up { data_dir, port } => capstan_cli::up::run(data_dir, port).await,
+        Command::Up {
+            data_dir,
+            port,
+            nodes,
+        } => capstan_cli::up::run(data_dir, port, nodes).await,
+        Command::Image { command } => match command {
+            ImageCommand::Import { file, root_dir } => {
+                let store = capstan_image::ImageStore::open(&root_dir.join("images"))?;
+                for r in store.import(&file)? {
+                    println!("imported {r}");
+                }
+                Ok(())
+            }
+            ImageCommand::List { root_dir } => {
+                let store = capstan_image::ImageStore::open(&root_dir.join("images"))?;
+                for i in store.list() {
+                    println!("{}\t{}\t{}", i.reference, i.digest, i.size);
+                }
+                Ok(())
+            }
+            ImageCommand::BuildDemo { dir } => {
+                for (r, _) in capstan_cli::demo::build(&dir)? {
+                    println!("built {r}");
+                }
+                Ok(())
+            }
+        },
     }
     .context("capstan failed")
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
+pub async fn run(data_dir: PathBuf, port: u16, nodes: u32) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
@@ -50,8 +50,39 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
             tracing::error!(error = %e, "controllers stopped");
         }
     });
+    let mut kubelets = Vec::new();
+    if nodes > 0 {
+        let layouts = crate::demo::build(&data_dir.join("demo-images"))
+            .context("building the demo images")?;
+        for i in 1..=nodes {
+            let name = format!("node-{i}");
+            let root = data_dir.join("nodes").join(&name);
+            let store = capstan_image::ImageStore::open(&root.join("images"))?;
+            for (reference, layout) in &layouts {
+                if store.lookup(reference).is_none() {
+                    store
+                        .import(layout)
+                        .with_context(|| format!("preloading {reference} on {name}"))?;
+                }
+            }
+            let mut config = capstan_kubelet::Config::new(&name, root);
+            config.port = 0;
+            let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
+                .context("building the in-process API client")?;
+            let stop = server.shutdown_handle();
+            kubelets.push(tokio::spawn(async move {
+                let mut stop = stop.subscribe();
+                let shutdown = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                if let Err(e) = capstan_kubelet::run(client, config, shutdown).await {
+                    tracing::error!(node = %name, error = %e, "kubelet stopped");
+                }
+            }));
+        }
+    }
     println!(
-        "Capstan is running: API server at {}, scheduler and controllers started",
+        "Capstan is running: API server at {}, scheduler, controllers and {nodes} node(s) started",
         server.url()
     );
     println!("Point kubectl at it with:");
@@ -64,6 +95,9 @@ pub async fn run(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
     tokio::select! {
         _ = capstan_apiserver::server::shutdown_signal() => { handle.send_replace(true); }
         _ = async { let mut rx = handle.subscribe(); let _ = rx.wait_for(|s| *s).await; } => {}
+    }
+    for k in kubelets {
+        let _ = k.await;
     }
     let _ = scheduler.await;
     let _ = controllers.await;

@@ -8,7 +8,7 @@ pub mod leader;
 pub mod model;
 pub mod plugins;
 pub mod preemption;
-pub mod quantity;
+pub use capstan_api_types::quantity;
 pub mod queue;
 pub mod scheduler;
 

@@ -1,0 +1,103 @@
+//! `capstan-kubelet`: flags → `capstan_kubelet::run`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "capstan-kubelet", about = "Capstan's node agent: runs the pods bound to this node")]
+struct Args {
+    /// API server URL (instead of --kubeconfig).
+    #[arg(long)]
+    server: Option<String>,
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    node_name: Option<String>,
+    #[arg(long, default_value = "/var/lib/capstan-kubelet")]
+    root_dir: PathBuf,
+    #[arg(long, default_value_t = 110)]
+    max_pods: u32,
+    /// key=value,... added to the Node's labels.
+    #[arg(long, default_value = "")]
+    node_labels: String,
+    /// key[=value]:Effect,... registered on the Node.
+    #[arg(long, default_value = "")]
+    register_with_taints: String,
+    /// HOST:PORT of a registry that may be used over plain HTTP (repeatable).
+    #[arg(long)]
+    insecure_registry: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1")]
+    node_ip: IpAddr,
+    /// Port of the log/exec server (0 = any free port).
+    #[arg(long, default_value_t = 10250)]
+    port: u16,
+    #[arg(long)]
+    cgroup_root: Option<String>,
+    #[arg(long, default_value_t = 85)]
+    image_gc_high_threshold: u8,
+    #[arg(long, default_value_t = 80)]
+    image_gc_low_threshold: u8,
+    /// Seconds between image garbage collection passes.
+    #[arg(long, default_value_t = 60)]
+    image_gc_period: u64,
+}
+
+async fn client(args: &Args) -> anyhow::Result<kube::Client> {
+    let config = match (&args.server, &args.kubeconfig) {
+        (Some(url), _) => kube::Config::new(url.parse().context("--server")?),
+        (None, Some(path)) => {
+            let kc = kube::config::Kubeconfig::read_from(path).context("reading --kubeconfig")?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
+        }
+        (None, None) => kube::Config::infer().await?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    capstan_kubelet::logs::shim::maybe_run();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let node_name = match &args.node_name {
+        Some(n) => n.clone(),
+        None => nix::unistd::gethostname()?.to_string_lossy().to_lowercase(),
+    };
+    let mut config = capstan_kubelet::Config::new(&node_name, args.root_dir.clone());
+    config.max_pods = args.max_pods;
+    config.node_labels = capstan_kubelet::config::parse_labels(&args.node_labels).map_err(anyhow::Error::msg)?;
+    config.register_with_taints = args
+        .register_with_taints
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(capstan_kubelet::config::parse_taint)
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    config.insecure_registries = args.insecure_registry.clone();
+    config.node_ip = args.node_ip;
+    config.port = args.port;
+    if let Some(c) = &args.cgroup_root {
+        config.cgroup_root = c.clone();
+    }
+    config.image_gc_high_threshold = args.image_gc_high_threshold;
+    config.image_gc_low_threshold = args.image_gc_low_threshold;
+    config.image_gc_period = std::time::Duration::from_secs(args.image_gc_period.max(1));
+    let client = client(&args).await?;
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    };
+    capstan_kubelet::run(client, config, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Running a short command inside a running container and collecting its output, for exec
+//! probes and lifecycle hooks (interactive `kubectl exec` lives in the server).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::runtime::{ExecRequest, Runtime, Stdio, exit};
+
+pub struct Output {
+    /// None when the command did not finish within the timeout (it was killed).
+    pub exit_code: Option<i32>,
+    pub output: String,
+}
+
+fn devnull() -> Result<OwnedFd> {
+    std::fs::File::open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|e| Error::io(std::path::Path::new("/dev/null"), e))
+}
+
+pub fn env_map(env: &[String]) -> HashMap<String, String> {
+    env.iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub async fn run(
+    runtime: &Runtime,
+    container_id: &str,
+    args: Vec<String>,
+    env: HashMap<String, String>,
+    timeout: Duration,
+) -> Result<Output> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::Runtime(format!("pipe: {e}")))?;
+    let w2 = w
+        .try_clone()
+        .map_err(|e| Error::Runtime(format!("dup: {e}")))?;
+    let stdio = Stdio {
+        stdin: devnull()?,
+        stdout: w,
+        stderr: w2,
+    };
+    let req = ExecRequest {
+        args,
+        env,
+        cwd: None,
+        uid: None,
+        gid: None,
+    };
+    let pid = runtime.exec(container_id, req, stdio).await?;
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::new();
+        let _ = std::fs::File::from(r).take(64 * 1024).read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let code = match tokio::time::timeout(timeout, exit::wait(pid)).await {
+        Ok(s) => s.code(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = exit::wait(pid).await;
+            None
+        }
+    };
+    let output = tokio::time::timeout(Duration::from_secs(1), reader)
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default();
+    Ok(Output {
+        exit_code: code,
+        output,
+    })
+}
