@@ -29,3 +29,8 @@ bench:
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-apiserver --bench api
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-scheduler --bench throughput
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench rollout
+
+# A static capstan-testapp for test images: $(TARGET_DIR)/release/capstan-testapp.
+.PHONY: images
+images:
+	$(CARGO) rustc -p capstan-testapp --release --bin capstan-testapp -- -C target-feature=+crt-static -C strip=debuginfo
