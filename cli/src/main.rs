@@ -71,6 +71,7 @@ async fn async_main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(capstan_kubelet::logging::stderr_writer())
         .init();
     match Cli::parse().command {
         Command::Up {

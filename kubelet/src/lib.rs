@@ -9,6 +9,7 @@
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod logging;
 pub mod logs;
 pub mod machine;
 pub mod node;

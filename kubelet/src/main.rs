@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(capstan_kubelet::logging::stderr_writer())
         .init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();

@@ -209,6 +209,14 @@ async fn exec(
         })
 }
 
+/// kubectl treats a close without a status code as an error.
+fn normal_close() -> Message {
+    Message::Close(Some(axum::extract::ws::CloseFrame {
+        code: 1000,
+        reason: "".into(),
+    }))
+}
+
 struct ExecOpts {
     stdin: bool,
     tty: bool,
@@ -310,7 +318,7 @@ async fn session(
             let mut frame = vec![3u8];
             frame.extend_from_slice(msg.to_string().as_bytes());
             let _ = socket.send(Message::Binary(frame.into())).await;
-            let _ = socket.send(Message::Close(None)).await;
+            let _ = socket.send(normal_close()).await;
             return Ok(());
         }
     };
@@ -387,6 +395,6 @@ async fn session(
     let mut frame = vec![3u8];
     frame.extend_from_slice(status.to_string().as_bytes());
     let _ = socket.send(Message::Binary(frame.into())).await;
-    let _ = socket.send(Message::Close(None)).await;
+    let _ = socket.send(normal_close()).await;
     Ok(())
 }

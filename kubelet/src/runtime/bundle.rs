@@ -160,6 +160,15 @@ pub fn capabilities(add: &[String], drop: &[String]) -> Vec<String> {
     caps
 }
 
+/// Containers inherit the kubelet's hard open-files limit (as with containerd): raising it
+/// above that from inside libcontainer's intermediate process fails with EPERM.
+fn nofile_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+    if ok { lim.rlim_max } else { 1024 }
+}
+
 pub fn config_json(spec: &ContainerSpec) -> Result<Value> {
     let mut v = serde_json::to_value(Spec::default())
         .map_err(|e| Error::Runtime(format!("default OCI spec: {e}")))?;
@@ -183,7 +192,7 @@ pub fn config_json(spec: &ContainerSpec) -> Result<Value> {
         "capabilities": {
             "bounding": caps, "effective": caps, "permitted": caps,
         },
-        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1_048_576u64, "soft": 1_048_576u64}],
+        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": nofile_limit(), "soft": nofile_limit()}],
         "noNewPrivileges": spec.no_new_privileges && !spec.privileged,
     });
     let mut mounts = v["mounts"].as_array().cloned().unwrap_or_default();
@@ -235,6 +244,11 @@ pub fn config_json(spec: &ContainerSpec) -> Result<Value> {
     }
     linux["namespaces"] = Value::Array(namespaces);
     linux["cgroupsPath"] = json!(spec.cgroups_path);
+    // Built without libcontainer's libseccomp feature: say so by asking for no profile,
+    // rather than having one silently ignored.
+    if let Some(l) = linux.as_object_mut() {
+        l.remove("seccomp");
+    }
     let mut resources = json!({
         "devices": [{"allow": spec.privileged, "access": "rwm"}],
     });

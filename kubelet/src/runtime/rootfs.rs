@@ -57,12 +57,11 @@ pub fn mount_overlay(dir: &Path, layers: &[PathBuf]) -> Result<Rootfs> {
     Ok(rootfs)
 }
 
-/// Unmounts and removes the container's dir; a no-op when it is already gone.
+/// Unmounts everything below `dir` and removes it; a no-op when it is already gone.
 pub fn remove(dir: &Path) -> Result<()> {
-    let merged = dir.join("merged");
-    if is_mountpoint(&merged) {
-        umount2(&merged, MntFlags::MNT_DETACH)
-            .map_err(|e| Error::Runtime(format!("unmounting {}: {e}", merged.display())))?;
+    for m in mounts_under(dir) {
+        umount2(&m, MntFlags::MNT_DETACH)
+            .map_err(|e| Error::Runtime(format!("unmounting {}: {e}", m.display())))?;
     }
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),

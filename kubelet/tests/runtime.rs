@@ -1,0 +1,86 @@
+//! The runtime layer against the real kernel (root): a container from the demo busybox image
+//! on an overlay rootfs, in its own network namespace, with a memory limit, logs through the
+//! shim-less pipe, exit codes, and deletion leaving nothing behind.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use capstan_kubelet::runtime::bundle::{self, ContainerSpec, Resources};
+use capstan_kubelet::runtime::{Runtime, Stdio, cgroups, exit, netns, rootfs};
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn skip() -> bool {
+    if !is_root() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "needs root under CI");
+        return true;
+    }
+    false
+}
+
+fn devnull() -> OwnedFd {
+    std::fs::File::open("/dev/null").unwrap().into()
+}
+
+#[tokio::test]
+async fn busybox_container_runs_exits_and_is_cleaned_up() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    capstan_image::demo::build_busybox_layout(&layout, "capstan.local/busybox:1.35").unwrap();
+    let store = capstan_image::ImageStore::open(&dir.path().join("images")).unwrap();
+    store.import(&layout).unwrap();
+    let image = store.lookup("capstan.local/busybox:1.35").unwrap();
+    let rt = Runtime::new(&dir.path().join("state")).unwrap();
+    let ns = dir.path().join("netns/pod1");
+    netns::ensure(&ns).unwrap();
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let id = format!("rt-test-{}-{i}", std::process::id());
+        let cdir = dir.path().join("containers").join(&id);
+        let fs = rootfs::mount_overlay(&cdir.join("rootfs"), &image.layers).unwrap();
+        let cg = format!("/capstan/rt-test-{}/{id}", std::process::id());
+        let spec = ContainerSpec {
+            args: vec!["sh".into(), "-c".into(), "echo hi from $(hostname); exit 7".into()],
+            env: vec!["PATH=/bin".into()],
+            cwd: "/".into(),
+            hostname: "pod1".into(),
+            rootfs: fs.merged(),
+            netns: Some(ns.clone()),
+            cgroups_path: cg.clone(),
+            capabilities: bundle::default_capabilities(),
+            resources: Resources { memory_limit: Some(32 << 20), cpu_shares: Some(512), ..Default::default() },
+            ..Default::default()
+        };
+        bundle::write(&cdir.join("bundle"), &spec).unwrap();
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let started = Instant::now();
+        let pid = rt
+            .run(&id, &cdir.join("bundle"), Stdio { stdin: devnull(), stdout: w.try_clone().unwrap(), stderr: w })
+            .await
+            .unwrap();
+        let limit = std::fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/memory.limit_in_bytes"))
+            .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup{cg}/memory.max")))
+            .unwrap_or_default();
+        let status = tokio::time::timeout(Duration::from_secs(10), exit::wait(pid)).await.unwrap();
+        assert_eq!(status, exit::ExitStatus::Exited(7));
+        let mut out = String::new();
+        std::fs::File::from(r).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "hi from pod1\n");
+        assert!(limit.trim() == (32u64 << 20).to_string(), "limit {limit:?}");
+        rt.delete(&id).await.unwrap();
+        rootfs::remove(&cdir).unwrap();
+        times.push(started.elapsed());
+        assert!(!cdir.exists());
+        cgroups::remove_tree(cgroups::detect(), &format!("/capstan/rt-test-{}", std::process::id()));
+    }
+    netns::remove(&ns).unwrap();
+    assert!(!netns::is_pinned(&ns));
+    times.sort();
+    eprintln!("create+start+exit+delete median {:?}", times[times.len() / 2]);
+}
