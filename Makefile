@@ -9,11 +9,11 @@ PORT ?= 6443
 build:
 	$(CARGO) build --workspace --bins
 
-run: build
+run: build images
 	$(TARGET_DIR)/debug/capstan up --data-dir $(DATA_DIR) --port $(PORT)
 
 # One build of every target, then every test against the binaries it produced.
-test:
+test: images
 	$(CARGO) build --workspace --all-targets
 	CAPSTAN_BIN_DIR=$(TARGET_DIR)/debug $(CARGO) test --workspace
 

@@ -50,7 +50,10 @@ fn is_static(p: &Path) -> bool {
     Command::new("file")
         .arg(p)
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("statically linked"))
+        .map(|o| {
+            let t = String::from_utf8_lossy(&o.stdout).into_owned();
+            t.contains("statically linked") || t.contains("static-pie linked")
+        })
         .unwrap_or(false)
 }
 
@@ -249,6 +252,15 @@ impl Drop for Cluster {
     }
 }
 
+/// A process that exists and is not a zombie (an adopted container's parent is init, which
+/// may reap it late).
+fn running(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z') && !r.starts_with('X')))
+        .unwrap_or(false)
+}
+
 fn uid(c: &Cluster, pod: &str) -> String {
     c.jsonpath(pod, "{.metadata.uid}")
 }
@@ -379,6 +391,15 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
     ));
     c.wait_pod("nokey", "{.status.containerStatuses[0].state.waiting.reason}", |s| s == "CreateContainerConfigError", 60);
     assert!(c.jsonpath("nokey", "{.status.containerStatuses[0].state.waiting.message}").contains("configmap \"missing\" not found"));
+    // The static Rust test program as an image: an HTTP server made Ready by an httpGet probe
+    // against the pod's own network namespace, and a liveness failure restarting it.
+    let testapp = c.testapp.clone().expect("make images builds the static testapp");
+    c.apply(&c.pod(
+        "http",
+        &format!("  containers:\n  - name: c\n    image: {testapp}\n    args: [serve, '8080', hello]\n    ports: [{{name: http, containerPort: 8080}}]\n    readinessProbe: {{httpGet: {{path: /healthz, port: http}}, periodSeconds: 1}}\n    livenessProbe: {{tcpSocket: {{port: 9999}}, periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 3}}\n"),
+    ));
+    c.wait_pod("http", "{.status.conditions[?(@.type==\"Ready\")].status}", |s| s == "True", 60);
+    c.wait_pod("http", "{.status.containerStatuses[0].restartCount}", |s| s.parse::<u32>().unwrap_or(0) >= 1, 60);
 }
 
 #[test]
@@ -396,7 +417,7 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     let pid = c.state(&uid)["containers"]["c"]["running"]["pid"].as_i64().expect("pid checkpointed");
     c.kill_kubelet();
     std::thread::sleep(Duration::from_millis(500));
-    assert!(Path::new(&format!("/proc/{pid}")).exists(), "container survived kubelet kill -9");
+    assert!(running(pid), "container survived kubelet kill -9");
     c.start_kubelet();
     std::thread::sleep(Duration::from_secs(3));
     let pid2 = c.state(&uid)["containers"]["c"]["running"]["pid"].as_i64();
@@ -413,7 +434,7 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     c.kubectl(&["delete", "pod", "keep"]);
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(10), "{took:?}");
-    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    assert!(!running(pid));
     // A pod deleted while the kubelet is down is cleaned up when it returns.
     c.apply(&c.pod(
         "orphan",
@@ -426,7 +447,7 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     c.kubectl(&["delete", "pod", "orphan", "--grace-period=0", "--force"]);
     c.start_kubelet();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Path::new(&format!("/proc/{pid}")).exists() || c.root().join("pods").join(&uid).exists() {
+    while running(pid) || c.root().join("pods").join(&uid).exists() {
         assert!(Instant::now() < deadline, "orphan not cleaned up");
         std::thread::sleep(Duration::from_millis(200));
     }
