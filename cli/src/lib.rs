@@ -1,5 +1,5 @@
 //! Library behind the `capstan` command.
 
+pub mod demo;
 pub mod kubeconfig;
 pub mod up;
-pub mod demo;

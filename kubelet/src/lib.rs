@@ -35,7 +35,8 @@ use context::Context;
 pub fn check_host() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         return Err(Error::Config(
-            "capstan-kubelet must run as root (it mounts overlays, creates namespaces and cgroups)".into(),
+            "capstan-kubelet must run as root (it mounts overlays, creates namespaces and cgroups)"
+                .into(),
         ));
     }
     Ok(())
@@ -52,7 +53,8 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
     let runtime = runtime::Runtime::new(&root.join("runtime"))?;
     let shim = match &config.shim_binary {
         Some(p) => p.clone(),
-        None => std::env::current_exe().map_err(|e| Error::io(std::path::Path::new("/proc/self/exe"), e))?,
+        None => std::env::current_exe()
+            .map_err(|e| Error::io(std::path::Path::new("/proc/self/exe"), e))?,
     };
     let ctx = Arc::new(Context {
         recorder: Recorder::spawn(client.clone(), "kubelet"),
@@ -67,12 +69,20 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
         known: Default::default(),
         config,
     });
-    for d in [ctx.pods_dir(), ctx.containers_dir(), ctx.netns_dir(), ctx.logs_dir()] {
+    for d in [
+        ctx.pods_dir(),
+        ctx.containers_dir(),
+        ctx.netns_dir(),
+        ctx.logs_dir(),
+    ] {
         std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
     }
-    let server = server::start(ctx.clone())
-        .await
-        .map_err(|e| Error::Config(format!("starting the kubelet server on {}:{}: {e}", ctx.config.node_ip, ctx.config.port)))?;
+    let server = server::start(ctx.clone()).await.map_err(|e| {
+        Error::Config(format!(
+            "starting the kubelet server on {}:{}: {e}",
+            ctx.config.node_ip, ctx.config.port
+        ))
+    })?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let node = tokio::spawn(node::run(ctx.clone(), stop_rx.clone()));
     let pods = tokio::spawn(pods::manager::run(ctx.clone(), stop_rx.clone()));

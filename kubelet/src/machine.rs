@@ -70,11 +70,18 @@ pub fn boot_id() -> String {
 
 /// (running processes, pid_max), for PIDPressure.
 pub fn pids() -> (u64, u64) {
-    let max = read_trim("/proc/sys/kernel/pid_max").parse().unwrap_or(32768);
+    let max = read_trim("/proc/sys/kernel/pid_max")
+        .parse()
+        .unwrap_or(32768);
     let running = std::fs::read_dir("/proc")
         .map(|it| {
             it.flatten()
-                .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
                 .count() as u64
         })
         .unwrap_or(0);

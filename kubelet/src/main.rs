@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "capstan-kubelet", about = "Capstan's node agent: runs the pods bound to this node")]
+#[command(
+    name = "capstan-kubelet",
+    about = "Capstan's node agent: runs the pods bound to this node"
+)]
 struct Args {
     /// API server URL (instead of --kubeconfig).
     #[arg(long)]
@@ -74,7 +77,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut config = capstan_kubelet::Config::new(&node_name, args.root_dir.clone());
     config.max_pods = args.max_pods;
-    config.node_labels = capstan_kubelet::config::parse_labels(&args.node_labels).map_err(anyhow::Error::msg)?;
+    config.node_labels =
+        capstan_kubelet::config::parse_labels(&args.node_labels).map_err(anyhow::Error::msg)?;
     config.register_with_taints = args
         .register_with_taints
         .split(',')
@@ -93,7 +97,8 @@ async fn main() -> anyhow::Result<()> {
     config.image_gc_period = std::time::Duration::from_secs(args.image_gc_period.max(1));
     let client = client(&args).await?;
     let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}

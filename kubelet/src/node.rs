@@ -99,24 +99,48 @@ fn conditions(ctx: &Context, clock: &mut ConditionClock) -> Value {
         })
     };
     json!([
-        c("MemoryPressure", mem_pressure,
-          ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
-          ("KubeletHasSufficientMemory", "kubelet has sufficient memory available")),
-        c("DiskPressure", disk_pressure,
-          ("KubeletHasDiskPressure", "kubelet has disk pressure"),
-          ("KubeletHasNoDiskPressure", "kubelet has no disk pressure")),
-        c("PIDPressure", pid_pressure,
-          ("KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
-          ("KubeletHasSufficientPID", "kubelet has sufficient PID available")),
-        c("Ready", true,
-          ("KubeletReady", "kubelet is posting ready status"),
-          ("KubeletNotReady", "kubelet is not ready")),
+        c(
+            "MemoryPressure",
+            mem_pressure,
+            (
+                "KubeletHasInsufficientMemory",
+                "kubelet has insufficient memory available"
+            ),
+            (
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available"
+            )
+        ),
+        c(
+            "DiskPressure",
+            disk_pressure,
+            ("KubeletHasDiskPressure", "kubelet has disk pressure"),
+            ("KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+        ),
+        c(
+            "PIDPressure",
+            pid_pressure,
+            (
+                "KubeletHasInsufficientPID",
+                "kubelet has insufficient PID available"
+            ),
+            (
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available"
+            )
+        ),
+        c(
+            "Ready",
+            true,
+            ("KubeletReady", "kubelet is posting ready status"),
+            ("KubeletNotReady", "kubelet is not ready")
+        ),
     ])
 }
 
 fn images(ctx: &Context) -> Value {
     let mut list = ctx.images.list();
-    list.sort_by(|a, b| b.size.cmp(&a.size));
+    list.sort_by_key(|i| std::cmp::Reverse(i.size));
     Value::Array(
         list.iter()
             .take(50)
@@ -158,7 +182,11 @@ fn labels(ctx: &Context) -> Value {
     l.insert("kubernetes.io/os".into(), json!("linux"));
     l.insert(
         "kubernetes.io/arch".into(),
-        json!(std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64")),
+        json!(
+            std::env::consts::ARCH
+                .replace("x86_64", "amd64")
+                .replace("aarch64", "arm64")
+        ),
     );
     for (k, v) in &ctx.config.node_labels {
         l.insert(k.clone(), json!(v));

@@ -30,7 +30,12 @@ fn status(code: StatusCode, reason: &str, message: String) -> Response {
         "kind": "Status", "apiVersion": "v1", "metadata": {},
         "status": "Failure", "message": message, "reason": reason, "code": code.as_u16(),
     });
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
@@ -53,15 +58,13 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -80,7 +83,8 @@ fn value<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
 pub async fn start(ctx: Arc<Context>) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let addr = SocketAddr::new(ctx.config.node_ip, ctx.config.port);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    ctx.server_port.store(listener.local_addr()?.port(), Ordering::Relaxed);
+    ctx.server_port
+        .store(listener.local_addr()?.port(), Ordering::Relaxed);
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/containerLogs/{ns}/{pod}/{container}", get(container_logs))
@@ -101,27 +105,53 @@ async fn container_logs(
 ) -> Response {
     let q = query_pairs(raw);
     let Some(view) = ctx.view(&ns, &pod) else {
-        return status(StatusCode::NOT_FOUND, "NotFound", format!("pod {ns}/{pod} is not running on this node"));
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("pod {ns}/{pod} is not running on this node"),
+        );
     };
     let Some(c) = view.containers.get(&container) else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+            ),
+        );
     };
     let previous = flag(&q, "previous");
     let attempt = if previous {
         if c.attempts < 2 {
-            return status(StatusCode::BAD_REQUEST, "BadRequest", format!("previous terminated container \"{container}\" in pod \"{pod}\" not found"));
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("previous terminated container \"{container}\" in pod \"{pod}\" not found"),
+            );
         }
         c.attempts - 2
     } else {
         if c.attempts == 0 {
-            return status(StatusCode::BAD_REQUEST, "BadRequest", format!("container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"));
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+                ),
+            );
         }
         c.attempts - 1
     };
     let since = if let Some(t) = value(&q, "sinceTime") {
         match t.parse() {
             Ok(t) => Some(t),
-            Err(_) => return status(StatusCode::BAD_REQUEST, "BadRequest", format!("invalid sinceTime {t:?}")),
+            Err(_) => {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("invalid sinceTime {t:?}"),
+                );
+            }
         }
     } else if let Some(s) = value(&q, "sinceSeconds").and_then(|s| s.parse::<i64>().ok()) {
         k8s_openapi::jiff::Timestamp::now()
@@ -148,7 +178,10 @@ async fn container_logs(
 
 async fn stats(State(ctx): State<Arc<Context>>) -> Response {
     let pods: Vec<(String, String, crate::context::PodView)> = match ctx.pods.read() {
-        Ok(m) => m.iter().map(|((ns, n), v)| (ns.clone(), n.clone(), v.clone())).collect(),
+        Ok(m) => m
+            .iter()
+            .map(|((ns, n), v)| (ns.clone(), n.clone(), v.clone()))
+            .collect(),
         Err(_) => Vec::new(),
     };
     let mut out = Vec::new();
@@ -156,7 +189,11 @@ async fn stats(State(ctx): State<Arc<Context>>) -> Response {
         let mut containers = Vec::new();
         for (cname, c) in &view.containers {
             let Some(_) = &c.running_id else { continue };
-            let cg = format!("{}/{cname}-{}", ctx.pod_cgroup(&view.uid), c.attempts.saturating_sub(1));
+            let cg = format!(
+                "{}/{cname}-{}",
+                ctx.pod_cgroup(&view.uid),
+                c.attempts.saturating_sub(1)
+            );
             if let Some(s) = cgroups::stats(ctx.cgroups, &cg) {
                 containers.push(json!({
                     "name": cname,
@@ -179,21 +216,45 @@ async fn exec(
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let q = query_pairs(raw);
-    let command: Vec<String> = q.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect();
+    let command: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k == "command")
+        .map(|(_, v)| v.clone())
+        .collect();
     if command.is_empty() {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", "you must specify at least 1 command".into());
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "you must specify at least 1 command".into(),
+        );
     }
     let Some(view) = ctx.view(&ns, &pod) else {
-        return status(StatusCode::NOT_FOUND, "NotFound", format!("pod {ns}/{pod} is not running on this node"));
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("pod {ns}/{pod} is not running on this node"),
+        );
     };
     let Some(c) = view.containers.get(&container).cloned() else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("container {container} is not valid for pod {pod}"));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("container {container} is not valid for pod {pod}"),
+        );
     };
     let Some(id) = c.running_id.clone() else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("unable to upgrade connection: container not found (\"{container}\")"));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("unable to upgrade connection: container not found (\"{container}\")"),
+        );
     };
     let Ok(ws) = ws else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", "exec needs a WebSocket upgrade (v5.channel.k8s.io)".into());
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "exec needs a WebSocket upgrade (v5.channel.k8s.io)".into(),
+        );
     };
     let opts = ExecOpts {
         stdin: flag(&q, "stdin"),
@@ -253,7 +314,12 @@ fn resize(master: &OwnedFd, payload: &[u8]) {
         height: u16,
     }
     if let Ok(s) = serde_json::from_slice::<Size>(payload) {
-        let ws = libc::winsize { ws_row: s.height, ws_col: s.width, ws_xpixel: 0, ws_ypixel: 0 };
+        let ws = libc::winsize {
+            ws_row: s.height,
+            ws_col: s.width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: TIOCSWINSZ reads a winsize struct we own.
         unsafe {
             libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
@@ -281,7 +347,11 @@ async fn session(
         reader_thread(m_read, 1, tx.clone());
         stdin_writer = Some(std::fs::File::from(pty.master.try_clone()?));
         master = Some(pty.master);
-        Stdio { stdin: slave, stdout: s2, stderr: s3 }
+        Stdio {
+            stdin: slave,
+            stdout: s2,
+            stderr: s3,
+        }
     } else {
         let (in_r, in_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
@@ -291,7 +361,11 @@ async fn session(
         if opts.stdin {
             stdin_writer = Some(std::fs::File::from(in_w));
         }
-        Stdio { stdin: in_r, stdout: out_w, stderr: err_w }
+        Stdio {
+            stdin: in_r,
+            stdout: out_w,
+            stderr: err_w,
+        }
     };
     drop(tx);
     let env: HashMap<String, String> = c

@@ -15,7 +15,11 @@ fn is_root() -> bool {
 
 fn skip() -> bool {
     if !is_root() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "needs root under CI");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "needs root under CI"
+        );
         return true;
     }
     false
@@ -46,7 +50,11 @@ async fn busybox_container_runs_exits_and_is_cleaned_up() {
         let fs = rootfs::mount_overlay(&cdir.join("rootfs"), &image.layers).unwrap();
         let cg = format!("/capstan/rt-test-{}/{id}", std::process::id());
         let spec = ContainerSpec {
-            args: vec!["sh".into(), "-c".into(), "echo hi from $(hostname); exit 7".into()],
+            args: vec![
+                "sh".into(),
+                "-c".into(),
+                "echo hi from $(hostname); exit 7".into(),
+            ],
             env: vec!["PATH=/bin".into()],
             cwd: "/".into(),
             hostname: "pod1".into(),
@@ -54,20 +62,35 @@ async fn busybox_container_runs_exits_and_is_cleaned_up() {
             netns: Some(ns.clone()),
             cgroups_path: cg.clone(),
             capabilities: bundle::default_capabilities(),
-            resources: Resources { memory_limit: Some(32 << 20), cpu_shares: Some(512), ..Default::default() },
+            resources: Resources {
+                memory_limit: Some(32 << 20),
+                cpu_shares: Some(512),
+                ..Default::default()
+            },
             ..Default::default()
         };
         bundle::write(&cdir.join("bundle"), &spec).unwrap();
         let (r, w) = nix::unistd::pipe().unwrap();
         let started = Instant::now();
         let pid = rt
-            .run(&id, &cdir.join("bundle"), Stdio { stdin: devnull(), stdout: w.try_clone().unwrap(), stderr: w })
+            .run(
+                &id,
+                &cdir.join("bundle"),
+                Stdio {
+                    stdin: devnull(),
+                    stdout: w.try_clone().unwrap(),
+                    stderr: w,
+                },
+            )
             .await
             .unwrap();
-        let limit = std::fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/memory.limit_in_bytes"))
-            .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup{cg}/memory.max")))
-            .unwrap_or_default();
-        let status = tokio::time::timeout(Duration::from_secs(10), exit::wait(pid)).await.unwrap();
+        let limit =
+            std::fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/memory.limit_in_bytes"))
+                .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup{cg}/memory.max")))
+                .unwrap_or_default();
+        let status = tokio::time::timeout(Duration::from_secs(10), exit::wait(pid))
+            .await
+            .unwrap();
         assert_eq!(status, exit::ExitStatus::Exited(7));
         let mut out = String::new();
         std::fs::File::from(r).read_to_string(&mut out).unwrap();
@@ -77,10 +100,16 @@ async fn busybox_container_runs_exits_and_is_cleaned_up() {
         rootfs::remove(&cdir).unwrap();
         times.push(started.elapsed());
         assert!(!cdir.exists());
-        cgroups::remove_tree(cgroups::detect(), &format!("/capstan/rt-test-{}", std::process::id()));
+        cgroups::remove_tree(
+            cgroups::detect(),
+            &format!("/capstan/rt-test-{}", std::process::id()),
+        );
     }
     netns::remove(&ns).unwrap();
     assert!(!netns::is_pinned(&ns));
     times.sort();
-    eprintln!("create+start+exit+delete median {:?}", times[times.len() / 2]);
+    eprintln!(
+        "create+start+exit+delete median {:?}",
+        times[times.len() / 2]
+    );
 }

@@ -43,7 +43,9 @@ struct Cluster {
 fn testapp_binary() -> Option<PathBuf> {
     let p = bin("capstan-testapp");
     let release = bin("../release/capstan-testapp");
-    [release, p].into_iter().find(|p| p.exists() && is_static(p))
+    [release, p]
+        .into_iter()
+        .find(|p| p.exists() && is_static(p))
 }
 
 fn is_static(p: &Path) -> bool {
@@ -81,12 +83,20 @@ impl Cluster {
         capstan_image::demo::build_busybox_layout(&busybox_layout, "capstan.local/busybox:1.35")
             .expect("busybox layout");
         let busybox = format!("{}/busybox:1.35", registry.host());
-        rt.block_on(capstan_image::testing::push_layout(&busybox_layout, &busybox))
-            .expect("push busybox");
+        rt.block_on(capstan_image::testing::push_layout(
+            &busybox_layout,
+            &busybox,
+        ))
+        .expect("push busybox");
         let testapp = testapp_binary().map(|b| {
             let l = layouts.join("testapp");
-            capstan_image::demo::build_binary_layout(&l, "capstan.local/testapp:0.1", &b, "testapp")
-                .expect("testapp layout");
+            capstan_image::demo::build_binary_layout(
+                &l,
+                "capstan.local/testapp:0.1",
+                &b,
+                "testapp",
+            )
+            .expect("testapp layout");
             let r = format!("{}/testapp:0.1", registry.host());
             rt.block_on(capstan_image::testing::push_layout(&l, &r))
                 .expect("push testapp");
@@ -111,7 +121,13 @@ impl Cluster {
         }
         c.start_kubelet();
         c.wait_for(
-            &["get", "node", &c.node.clone(), "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
+            &[
+                "get",
+                "node",
+                &c.node.clone(),
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ],
             |s| s == "True",
             60,
         );
@@ -156,10 +172,8 @@ impl Cluster {
             .stderr(Stdio::piped())
             .spawn()
             .expect("kubectl runs");
-        if let Some(mut i) = child.stdin.take() {
-            if let Some(s) = stdin {
-                let _ = i.write_all(s.as_bytes());
-            }
+        if let (Some(mut i), Some(s)) = (child.stdin.take(), stdin) {
+            let _ = i.write_all(s.as_bytes());
         }
         child.wait_with_output().expect("kubectl output")
     }
@@ -177,11 +191,18 @@ impl Cluster {
 
     fn apply(&self, yaml: &str) {
         let out = self.kubectl_out(&["apply", "-f", "-"], Some(yaml));
-        assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn jsonpath(&self, pod: &str, path: &str) -> String {
-        let out = self.kubectl_out(&["get", "pod", pod, "-o", &format!("jsonpath={path}")], None);
+        let out = self.kubectl_out(
+            &["get", "pod", pod, "-o", &format!("jsonpath={path}")],
+            None,
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -205,7 +226,11 @@ impl Cluster {
     }
 
     fn wait_pod(&self, pod: &str, path: &str, ok: impl Fn(&str) -> bool, secs: u64) -> String {
-        self.wait_for(&["get", "pod", pod, "-o", &format!("jsonpath={path}")], ok, secs)
+        self.wait_for(
+            &["get", "pod", pod, "-o", &format!("jsonpath={path}")],
+            ok,
+            secs,
+        )
     }
 
     fn pod(&self, name: &str, spec: &str) -> String {
@@ -257,7 +282,10 @@ impl Drop for Cluster {
 fn running(pid: i64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z') && !r.starts_with('X')))
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, r)| !r.starts_with('Z') && !r.starts_with('X'))
+        })
         .unwrap_or(false)
 }
 
@@ -304,22 +332,53 @@ fn pods_run_with_env_volumes_limits_logs_and_exec() {
 ",
         bb = c.busybox
     );
-    c.apply(&c.pod("web", &spec).replace("metadata:\n  name: web\n", "metadata:\n  name: web\n  labels: {app: web}\n"));
-    c.wait_pod("web", "{.status.conditions[?(@.type==\"Ready\")].status}", |s| s == "True", 90);
+    c.apply(&c.pod("web", &spec).replace(
+        "metadata:\n  name: web\n",
+        "metadata:\n  name: web\n  labels: {app: web}\n",
+    ));
+    c.wait_pod(
+        "web",
+        "{.status.conditions[?(@.type==\"Ready\")].status}",
+        |s| s == "True",
+        90,
+    );
     assert_eq!(c.jsonpath("web", "{.status.phase}"), "Running");
-    assert_eq!(c.jsonpath("web", "{.status.initContainerStatuses[0].state.terminated.reason}"), "Completed");
+    assert_eq!(
+        c.jsonpath(
+            "web",
+            "{.status.initContainerStatuses[0].state.terminated.reason}"
+        ),
+        "Completed"
+    );
     // Logs through the API server's proxy, with the real kubectl.
-    let logs = c.wait_for(&["logs", "web", "-c", "app"], |s| s.contains("started hello"), 20);
+    let logs = c.wait_for(
+        &["logs", "web", "-c", "app"],
+        |s| s.contains("started hello"),
+        20,
+    );
     assert!(logs.contains("to-stderr"), "{logs}");
     // Exec: environment, volumes, exit codes, stdin.
     let env = c.kubectl(&["exec", "web", "-c", "app", "--", "env"]);
     for want in ["GREETING=hello", "TOKEN=s3cret", "MY_NAME=web", "MEM=64"] {
         assert!(env.contains(want), "{want} missing in {env}");
     }
-    assert_eq!(c.kubectl(&["exec", "web", "--", "cat", "/work/order"]).trim(), "init-ran");
-    assert_eq!(c.kubectl(&["exec", "web", "--", "cat", "/etc/cfg/file.txt"]), "from-configmap");
-    assert_eq!(c.kubectl(&["exec", "web", "--", "cat", "/etc/sec/token"]), "s3cret");
-    assert_eq!(c.kubectl(&["exec", "web", "--", "cat", "/etc/info/labels"]), "app=\"web\"");
+    assert_eq!(
+        c.kubectl(&["exec", "web", "--", "cat", "/work/order"])
+            .trim(),
+        "init-ran"
+    );
+    assert_eq!(
+        c.kubectl(&["exec", "web", "--", "cat", "/etc/cfg/file.txt"]),
+        "from-configmap"
+    );
+    assert_eq!(
+        c.kubectl(&["exec", "web", "--", "cat", "/etc/sec/token"]),
+        "s3cret"
+    );
+    assert_eq!(
+        c.kubectl(&["exec", "web", "--", "cat", "/etc/info/labels"]),
+        "app=\"web\""
+    );
     assert_eq!(c.kubectl(&["exec", "web", "--", "hostname"]).trim(), "web");
     let failed = c.kubectl_out(&["exec", "web", "--", "sh", "-c", "exit 3"], None);
     assert_eq!(failed.status.code(), Some(3));
@@ -341,13 +400,23 @@ fn pods_run_with_env_volumes_limits_logs_and_exec() {
     assert_eq!(quota.trim(), "50000");
     // A configMap update reaches the mounted file.
     c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {greeting: hello, file.txt: updated}\n");
-    c.wait_for(&["exec", "web", "--", "cat", "/etc/cfg/file.txt"], |s| s == "updated", 40);
+    c.wait_for(
+        &["exec", "web", "--", "cat", "/etc/cfg/file.txt"],
+        |s| s == "updated",
+        40,
+    );
     // Deleting finishes once the containers are gone, and leaves nothing behind.
     c.kubectl(&["delete", "pod", "web", "--grace-period=1"]);
     assert!(!c.root().join("pods").join(&uid).exists());
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     assert!(!mounts.contains(&uid), "mounts of the pod remain");
-    assert!(!Path::new(&format!("/sys/fs/cgroup/memory/capstan/{}/pod{uid}", c.node)).exists());
+    assert!(
+        !Path::new(&format!(
+            "/sys/fs/cgroup/memory/capstan/{}/pod{uid}",
+            c.node
+        ))
+        .exists()
+    );
 }
 
 #[test]
@@ -360,9 +429,25 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
         "crash",
         &format!("  containers:\n  - name: c\n    image: {}\n    command: [sh, -c, 'echo attempt; exit 2']\n", c.busybox),
     ));
-    c.wait_pod("crash", "{.status.containerStatuses[0].restartCount}", |s| s.parse::<u32>().unwrap_or(0) >= 2, 60);
-    c.wait_pod("crash", "{.status.containerStatuses[0].state.waiting.reason}", |s| s == "CrashLoopBackOff", 30);
-    assert_eq!(c.jsonpath("crash", "{.status.containerStatuses[0].lastState.terminated.exitCode}"), "2");
+    c.wait_pod(
+        "crash",
+        "{.status.containerStatuses[0].restartCount}",
+        |s| s.parse::<u32>().unwrap_or(0) >= 2,
+        60,
+    );
+    c.wait_pod(
+        "crash",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        |s| s == "CrashLoopBackOff",
+        30,
+    );
+    assert_eq!(
+        c.jsonpath(
+            "crash",
+            "{.status.containerStatuses[0].lastState.terminated.exitCode}"
+        ),
+        "2"
+    );
     let prev = c.kubectl(&["logs", "crash", "--previous"]);
     assert_eq!(prev.trim(), "attempt");
     c.apply(&c.pod(
@@ -370,8 +455,20 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
         &format!("  restartPolicy: Never\n  containers:\n  - name: c\n    image: {}\n    command: [tail, /dev/zero]\n    resources: {{limits: {{memory: 16Mi}}}}\n", c.busybox),
     ));
     c.wait_pod("oom", "{.status.phase}", |s| s == "Failed", 60);
-    assert_eq!(c.jsonpath("oom", "{.status.containerStatuses[0].state.terminated.reason}"), "OOMKilled");
-    assert_eq!(c.jsonpath("oom", "{.status.containerStatuses[0].state.terminated.exitCode}"), "137");
+    assert_eq!(
+        c.jsonpath(
+            "oom",
+            "{.status.containerStatuses[0].state.terminated.reason}"
+        ),
+        "OOMKilled"
+    );
+    assert_eq!(
+        c.jsonpath(
+            "oom",
+            "{.status.containerStatuses[0].state.terminated.exitCode}"
+        ),
+        "137"
+    );
     c.apply(&c.pod(
         "done",
         &format!("  restartPolicy: OnFailure\n  containers:\n  - name: c\n    image: {}\n    command: [sh, -c, 'exit 0']\n", c.busybox),
@@ -380,26 +477,69 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
     // Bad input: a missing image and a missing key end in the right reasons.
     c.apply(&c.pod(
         "noimage",
-        &format!("  containers:\n  - name: c\n    image: {}/nope:1\n", c.registry.host()),
+        &format!(
+            "  containers:\n  - name: c\n    image: {}/nope:1\n",
+            c.registry.host()
+        ),
     ));
-    let reason = c.wait_pod("noimage", "{.status.containerStatuses[0].state.waiting.reason}", |s| s == "ErrImagePull" || s == "ImagePullBackOff", 60);
+    let reason = c.wait_pod(
+        "noimage",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        |s| s == "ErrImagePull" || s == "ImagePullBackOff",
+        60,
+    );
     assert!(!reason.is_empty());
-    c.wait_for(&["get", "events", "--field-selector", "involvedObject.name=noimage", "-o", "jsonpath={.items[*].message}"], |s| s.contains("nope"), 30);
+    c.wait_for(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=noimage",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
+        |s| s.contains("nope"),
+        30,
+    );
     c.apply(&c.pod(
         "nokey",
         &format!("  containers:\n  - name: c\n    image: {}\n    command: [sleep, '100']\n    env: [{{name: X, valueFrom: {{configMapKeyRef: {{name: missing, key: k}}}}}}]\n", c.busybox),
     ));
-    c.wait_pod("nokey", "{.status.containerStatuses[0].state.waiting.reason}", |s| s == "CreateContainerConfigError", 60);
-    assert!(c.jsonpath("nokey", "{.status.containerStatuses[0].state.waiting.message}").contains("configmap \"missing\" not found"));
+    c.wait_pod(
+        "nokey",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        |s| s == "CreateContainerConfigError",
+        60,
+    );
+    assert!(
+        c.jsonpath(
+            "nokey",
+            "{.status.containerStatuses[0].state.waiting.message}"
+        )
+        .contains("configmap \"missing\" not found")
+    );
     // The static Rust test program as an image: an HTTP server made Ready by an httpGet probe
     // against the pod's own network namespace, and a liveness failure restarting it.
-    let testapp = c.testapp.clone().expect("make images builds the static testapp");
+    let testapp = c
+        .testapp
+        .clone()
+        .expect("make images builds the static testapp");
     c.apply(&c.pod(
         "http",
         &format!("  containers:\n  - name: c\n    image: {testapp}\n    args: [serve, '8080', hello]\n    ports: [{{name: http, containerPort: 8080}}]\n    readinessProbe: {{httpGet: {{path: /healthz, port: http}}, periodSeconds: 1}}\n    livenessProbe: {{tcpSocket: {{port: 9999}}, periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 3}}\n"),
     ));
-    c.wait_pod("http", "{.status.conditions[?(@.type==\"Ready\")].status}", |s| s == "True", 60);
-    c.wait_pod("http", "{.status.containerStatuses[0].restartCount}", |s| s.parse::<u32>().unwrap_or(0) >= 1, 60);
+    c.wait_pod(
+        "http",
+        "{.status.conditions[?(@.type==\"Ready\")].status}",
+        |s| s == "True",
+        60,
+    );
+    c.wait_pod(
+        "http",
+        "{.status.containerStatuses[0].restartCount}",
+        |s| s.parse::<u32>().unwrap_or(0) >= 1,
+        60,
+    );
 }
 
 #[test]
@@ -414,7 +554,9 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     ));
     c.wait_pod("keep", "{.status.phase}", |s| s == "Running", 60);
     let uid = self::uid(&c, "keep");
-    let pid = c.state(&uid)["containers"]["c"]["running"]["pid"].as_i64().expect("pid checkpointed");
+    let pid = c.state(&uid)["containers"]["c"]["running"]["pid"]
+        .as_i64()
+        .expect("pid checkpointed");
     c.kill_kubelet();
     std::thread::sleep(Duration::from_millis(500));
     assert!(running(pid), "container survived kubelet kill -9");
@@ -422,7 +564,10 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     std::thread::sleep(Duration::from_secs(3));
     let pid2 = c.state(&uid)["containers"]["c"]["running"]["pid"].as_i64();
     assert_eq!(pid2, Some(pid), "same container after restart");
-    assert_eq!(c.jsonpath("keep", "{.status.containerStatuses[0].restartCount}"), "0");
+    assert_eq!(
+        c.jsonpath("keep", "{.status.containerStatuses[0].restartCount}"),
+        "0"
+    );
     let procs = std::fs::read_to_string(format!(
         "/sys/fs/cgroup/memory/capstan/{}/pod{uid}/c-0/cgroup.procs",
         c.node
@@ -433,16 +578,24 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     let started = Instant::now();
     c.kubectl(&["delete", "pod", "keep"]);
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
     assert!(!running(pid));
     // A pod deleted while the kubelet is down is cleaned up when it returns.
     c.apply(&c.pod(
         "orphan",
-        &format!("  containers:\n  - name: c\n    image: {}\n    command: [sleep, '1000']\n", c.busybox),
+        &format!(
+            "  containers:\n  - name: c\n    image: {}\n    command: [sleep, '1000']\n",
+            c.busybox
+        ),
     ));
     c.wait_pod("orphan", "{.status.phase}", |s| s == "Running", 60);
     let uid = self::uid(&c, "orphan");
-    let pid = c.state(&uid)["containers"]["c"]["running"]["pid"].as_i64().expect("pid");
+    let pid = c.state(&uid)["containers"]["c"]["running"]["pid"]
+        .as_i64()
+        .expect("pid");
     c.kill_kubelet();
     c.kubectl(&["delete", "pod", "orphan", "--grace-period=0", "--force"]);
     c.start_kubelet();

@@ -85,7 +85,11 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
     if !root {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "needs root under CI");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "needs root under CI"
+        );
         eprintln!("skipping: capstan up runs a kubelet, which needs root");
         return;
     }
@@ -109,7 +113,14 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     // `capstan up` runs a kubelet (node-1) with the demo images preloaded.
     kubectl(
         dir.path(),
-        &["run", "hello", "--image=capstan.local/busybox:1.35", "--", "sleep", "1000"],
+        &[
+            "run",
+            "hello",
+            "--image=capstan.local/busybox:1.35",
+            "--",
+            "sleep",
+            "1000",
+        ],
     );
     let mut bound = String::new();
     for _ in 0..100 {
@@ -187,7 +198,13 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         ready = kubectl(
             dir.path(),
             &[
-                "get", "pods", "-n", "shop", "-l", "app=web", "-o",
+                "get",
+                "pods",
+                "-n",
+                "shop",
+                "-l",
+                "app=web",
+                "-o",
                 "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
             ],
         );
@@ -196,7 +213,11 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(ready.split_whitespace().filter(|s| *s == "True").count(), 3, "{ready}");
+    assert_eq!(
+        ready.split_whitespace().filter(|s| *s == "True").count(),
+        3,
+        "{ready}"
+    );
     let logs = kubectl(dir.path(), &["exec", "hello", "--", "echo", "exec-ok"]);
     assert_eq!(logs.trim(), "exec-ok");
     // Stop the containers before the cluster goes away: `capstan up` leaves them running.
@@ -205,11 +226,22 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     for ns in ["shop", "default"] {
         kubectl(
             dir.path(),
-            &["delete", "pods", "--all", "-n", ns, "--grace-period=0", "--force", "--wait=true"],
+            &[
+                "delete",
+                "pods",
+                "--all",
+                "-n",
+                ns,
+                "--grace-period=0",
+                "--force",
+                "--wait=true",
+            ],
         );
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && !cgroup_empty(std::path::Path::new("/sys/fs/cgroup/memory/capstan/node-1")) {
+    while Instant::now() < deadline
+        && !cgroup_empty(std::path::Path::new("/sys/fs/cgroup/memory/capstan/node-1"))
+    {
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -110,7 +110,10 @@ pub fn snapshot(path: &Path, opts: &LogOptions) -> (Vec<u8>, u64) {
 
 /// The log as a byte stream; with `follow` it continues with new lines until the shim marks
 /// the log done (the container ended) or the receiver goes away.
-pub fn stream(path: PathBuf, opts: LogOptions) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+pub fn stream(
+    path: PathBuf,
+    opts: LogOptions,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
         let (first, mut offset) = {

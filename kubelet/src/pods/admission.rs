@@ -64,7 +64,11 @@ fn matches(req: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> 
             ) else {
                 return false;
             };
-            if req.operator == "Gt" { v > want } else { v < want }
+            if req.operator == "Gt" {
+                v > want
+            } else {
+                v < want
+            }
         }
         _ => false,
     }
@@ -86,7 +90,10 @@ pub fn admit(pod: &Pod, node: &NodeFacts, others: &[Pod]) -> Result<(), (String,
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
     {
         let ok = terms.node_selector_terms.iter().any(|t| {
             t.match_expressions
@@ -104,7 +111,11 @@ pub fn admit(pod: &Pod, node: &NodeFacts, others: &[Pod]) -> Result<(), (String,
     if others.len() + 1 > node.max_pods {
         return Err((
             "OutOfpods".into(),
-            format!("Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: {}, capacity: {}", others.len(), node.max_pods),
+            format!(
+                "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: {}, capacity: {}",
+                others.len(),
+                node.max_pods
+            ),
         ));
     }
     let (cpu, mem) = requests(pod);
@@ -115,20 +126,28 @@ pub fn admit(pod: &Pod, node: &NodeFacts, others: &[Pod]) -> Result<(), (String,
     if cpu > 0 && used_cpu + cpu > node.cpu_milli {
         return Err((
             "OutOfcpu".into(),
-            format!("Pod was rejected: Node didn't have enough resource: cpu, requested: {cpu}, used: {used_cpu}, capacity: {}", node.cpu_milli),
+            format!(
+                "Pod was rejected: Node didn't have enough resource: cpu, requested: {cpu}, used: {used_cpu}, capacity: {}",
+                node.cpu_milli
+            ),
         ));
     }
     if mem > 0 && used_mem + mem > node.memory {
         return Err((
             "OutOfmemory".into(),
-            format!("Pod was rejected: Node didn't have enough resource: memory, requested: {mem}, used: {used_mem}, capacity: {}", node.memory),
+            format!(
+                "Pod was rejected: Node didn't have enough resource: memory, requested: {mem}, used: {used_mem}, capacity: {}",
+                node.memory
+            ),
         ));
     }
     let taken: HashSet<(String, i32)> = others.iter().flat_map(host_ports).collect();
     if let Some((proto, port)) = host_ports(pod).into_iter().find(|p| taken.contains(p)) {
         return Err((
             "NodePorts".into(),
-            format!("Pod was rejected: Predicate NodePorts failed: host port {port}/{proto} is already in use"),
+            format!(
+                "Pod was rejected: Predicate NodePorts failed: host port {port}/{proto} is already in use"
+            ),
         ));
     }
     Ok(())
@@ -151,14 +170,27 @@ mod tests {
             memory: 1 << 30,
             max_pods: 2,
         };
-        let big = pod(json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "3"}}}]}}));
+        let big = pod(
+            json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "3"}}}]}}),
+        );
         assert_eq!(admit(&big, &node, &[]).unwrap_err().0, "OutOfcpu");
-        let sel = pod(json!({"spec": {"nodeSelector": {"disk": "hdd"}, "containers": [{"name": "a"}]}}));
+        let sel =
+            pod(json!({"spec": {"nodeSelector": {"disk": "hdd"}, "containers": [{"name": "a"}]}}));
         assert_eq!(admit(&sel, &node, &[]).unwrap_err().0, "NodeAffinity");
-        let hp = pod(json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "hostPort": 8080}]}]}}));
+        let hp = pod(
+            json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "hostPort": 8080}]}]}}),
+        );
         assert!(admit(&hp, &node, &[]).is_ok());
-        assert_eq!(admit(&hp, &node, std::slice::from_ref(&hp)).unwrap_err().0, "NodePorts");
+        assert_eq!(
+            admit(&hp, &node, std::slice::from_ref(&hp)).unwrap_err().0,
+            "NodePorts"
+        );
         let small = pod(json!({"spec": {"containers": [{"name": "a"}]}}));
-        assert_eq!(admit(&small, &node, &[small.clone(), small.clone()]).unwrap_err().0, "OutOfpods");
+        assert_eq!(
+            admit(&small, &node, &[small.clone(), small.clone()])
+                .unwrap_err()
+                .0,
+            "OutOfpods"
+        );
     }
 }

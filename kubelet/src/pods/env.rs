@@ -142,7 +142,12 @@ fn field_value(pod: &Pod, path: &str, host_ip: &str) -> Result<String, ConfigErr
         "status.podIP" => status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         "status.podIPs" => status
             .and_then(|s| s.pod_ips.as_ref())
-            .map(|ips| ips.iter().map(|i| i.ip.clone()).collect::<Vec<_>>().join(","))
+            .map(|ips| {
+                ips.iter()
+                    .map(|i| i.ip.clone())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default(),
         "metadata.labels" => render_map(meta.labels.as_ref()),
         "metadata.annotations" => render_map(meta.annotations.as_ref()),
@@ -240,12 +245,13 @@ pub async fn resolve(
 ) -> Result<Vec<String>, ConfigError> {
     let mut order: Vec<String> = Vec::new();
     let mut vars: HashMap<String, String> = HashMap::new();
-    let set = |order: &mut Vec<String>, vars: &mut HashMap<String, String>, k: String, v: String| {
-        if !vars.contains_key(&k) {
-            order.push(k.clone());
-        }
-        vars.insert(k, v);
-    };
+    let set =
+        |order: &mut Vec<String>, vars: &mut HashMap<String, String>, k: String, v: String| {
+            if !vars.contains_key(&k) {
+                order.push(k.clone());
+            }
+            vars.insert(k, v);
+        };
     for kv in inputs.image_env {
         if let Some((k, v)) = kv.split_once('=') {
             set(&mut order, &mut vars, k.to_string(), v.to_string());
@@ -261,7 +267,12 @@ pub async fn resolve(
                     for (k, v) in config_map_data(cm) {
                         let name = format!("{prefix}{k}");
                         if valid_env_name(&name) {
-                            set(&mut order, &mut vars, name, String::from_utf8_lossy(&v).into());
+                            set(
+                                &mut order,
+                                &mut vars,
+                                name,
+                                String::from_utf8_lossy(&v).into(),
+                            );
                         }
                     }
                 }
@@ -276,7 +287,12 @@ pub async fn resolve(
                     for (k, v) in secret_data(s) {
                         let name = format!("{prefix}{k}");
                         if valid_env_name(&name) {
-                            set(&mut order, &mut vars, name, String::from_utf8_lossy(&v).into());
+                            set(
+                                &mut order,
+                                &mut vars,
+                                name,
+                                String::from_utf8_lossy(&v).into(),
+                            );
                         }
                     }
                 }
@@ -285,7 +301,12 @@ pub async fn resolve(
             }
         }
     }
-    for EnvVar { name, value, value_from } in inputs.container.env.iter().flatten() {
+    for EnvVar {
+        name,
+        value,
+        value_from,
+    } in inputs.container.env.iter().flatten()
+    {
         let v = if let Some(from) = value_from {
             if let Some(f) = &from.field_ref {
                 field_value(inputs.pod, &f.field_path, inputs.host_ip)?
@@ -407,19 +428,29 @@ mod tests {
         k.command = Some(vec!["sh".into()]);
         assert_eq!(command_line(&k, &e, &c, &[]), vec!["sh", "a"]);
         k.args = None;
-        assert_eq!(
-            command_line(&k, &e, &c, &["X=1".to_string()]),
-            vec!["sh"]
-        );
+        assert_eq!(command_line(&k, &e, &c, &["X=1".to_string()]), vec!["sh"]);
     }
 
     #[test]
     fn resource_rounding() {
-        let mut k = Container::default();
-        k.resources = Some(serde_json::from_value(serde_json::json!({"limits": {"cpu": "250m", "memory": "64Mi"}})).unwrap());
+        let k = Container {
+            resources: Some(
+                serde_json::from_value(
+                    serde_json::json!({"limits": {"cpu": "250m", "memory": "64Mi"}}),
+                )
+                .unwrap(),
+            ),
+            ..Default::default()
+        };
         let alloc = BTreeMap::new();
         assert_eq!(resource_value(&k, "limits.cpu", None, &alloc).unwrap(), "1");
-        assert_eq!(resource_value(&k, "limits.cpu", Some("1m"), &alloc).unwrap(), "250");
-        assert_eq!(resource_value(&k, "limits.memory", Some("1Mi"), &alloc).unwrap(), "64");
+        assert_eq!(
+            resource_value(&k, "limits.cpu", Some("1m"), &alloc).unwrap(),
+            "250"
+        );
+        assert_eq!(
+            resource_value(&k, "limits.memory", Some("1Mi"), &alloc).unwrap(),
+            "64"
+        );
     }
 }

@@ -158,7 +158,10 @@ pub async fn cleanup_orphans(ctx: &Context, live: &HashSet<String>) {
                 if let Some(r) = &cs.running
                     && crate::runtime::exit::start_ticks(r.pid) == Some(r.start_ticks)
                 {
-                    let _ = ctx.runtime.kill(&r.id, nix::sys::signal::Signal::SIGKILL, true).await;
+                    let _ = ctx
+                        .runtime
+                        .kill(&r.id, nix::sys::signal::Signal::SIGKILL, true)
+                        .await;
                 }
             }
             let _ = std::fs::remove_dir_all(ctx.pod_log_dir(&st.namespace, &st.name, uid));
@@ -171,7 +174,11 @@ pub async fn cleanup_orphans(ctx: &Context, live: &HashSet<String>) {
         }
     }
     let containers: Vec<String> = std::fs::read_dir(ctx.containers_dir())
-        .map(|it| it.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+        .map(|it| {
+            it.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default();
     for id in containers {
         if !live.contains(uid_prefix(&id)) {
@@ -187,7 +194,11 @@ pub async fn cleanup_orphans(ctx: &Context, live: &HashSet<String>) {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let netns_files: Vec<String> = std::fs::read_dir(ctx.netns_dir())
-        .map(|it| it.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+        .map(|it| {
+            it.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default();
     for uid in netns_files {
         if !live.contains(&uid) {
@@ -203,7 +214,11 @@ pub async fn cleanup_orphans(ctx: &Context, live: &HashSet<String>) {
     }
     // Log dirs are named ns_name_uid.
     let logs: Vec<String> = std::fs::read_dir(ctx.logs_dir())
-        .map(|it| it.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+        .map(|it| {
+            it.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default();
     for l in logs {
         let uid = l.rsplit('_').next().unwrap_or_default();

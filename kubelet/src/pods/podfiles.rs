@@ -23,7 +23,11 @@ pub fn hostname(pod: &Pod) -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| pod.metadata.name.clone())
         .unwrap_or_default();
-    name.chars().take(63).collect::<String>().trim_end_matches(['-', '.']).to_string()
+    name.chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches(['-', '.'])
+        .to_string()
 }
 
 pub fn write(pod: &Pod, dir: &Path, _ctx: &Context) -> std::io::Result<()> {
@@ -46,7 +50,10 @@ pub fn write(pod: &Pod, dir: &Path, _ctx: &Context) -> std::io::Result<()> {
     }
     for alias in spec.host_aliases.iter().flatten() {
         let names = alias.hostnames.clone().unwrap_or_default().join("\t");
-        hosts.push_str(&format!("\n# Entries added by HostAliases.\n{}\t{names}\n", alias.ip));
+        hosts.push_str(&format!(
+            "\n# Entries added by HostAliases.\n{}\t{names}\n",
+            alias.ip
+        ));
     }
     write_if_changed(&dir.join("etc-hosts"), &hosts)?;
     write_if_changed(&dir.join("hostname"), &format!("{host}\n"))?;

@@ -52,7 +52,8 @@ pub struct Tracker {
 impl Tracker {
     pub fn new(probe: &Probe, started: Instant) -> Tracker {
         Tracker {
-            next: started + Duration::from_secs(probe.initial_delay_seconds.unwrap_or(0).max(0) as u64),
+            next: started
+                + Duration::from_secs(probe.initial_delay_seconds.unwrap_or(0).max(0) as u64),
             successes: 0,
             failures: 0,
             verdict: None,
@@ -65,14 +66,18 @@ impl Tracker {
         if ok {
             self.failures = 0;
             self.successes += 1;
-            if self.successes >= probe.success_threshold.unwrap_or(1).max(1) && self.verdict != Some(true) {
+            if self.successes >= probe.success_threshold.unwrap_or(1).max(1)
+                && self.verdict != Some(true)
+            {
                 self.verdict = Some(true);
                 return Some(true);
             }
         } else {
             self.successes = 0;
             self.failures += 1;
-            if self.failures >= probe.failure_threshold.unwrap_or(3).max(1) && self.verdict != Some(false) {
+            if self.failures >= probe.failure_threshold.unwrap_or(3).max(1)
+                && self.verdict != Some(false)
+            {
                 self.verdict = Some(false);
                 return Some(false);
             }
@@ -109,12 +114,21 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
     let timeout = Duration::from_secs(probe.timeout_seconds.unwrap_or(1).max(1) as u64);
     if let Some(e) = &probe.exec {
         let args = e.command.clone().unwrap_or_default();
-        let out = exec::run(t.runtime, t.container_id, args, exec::env_map(t.env), timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let out = exec::run(
+            t.runtime,
+            t.container_id,
+            args,
+            exec::env_map(t.env),
+            timeout,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         return match out.exit_code {
             Some(0) => Ok(()),
-            Some(code) => Err(format!("command exited with code {code}: {}", out.output.trim())),
+            Some(code) => Err(format!(
+                "command exited with code {code}: {}",
+                out.output.trim()
+            )),
             None => Err(format!("command timed out after {}s", timeout.as_secs())),
         };
     }
@@ -127,7 +141,15 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
             .flatten()
             .map(|h| (h.name.clone(), h.value.clone()))
             .collect();
-        (h.host.clone(), port, Some((path, headers, h.scheme.clone().unwrap_or_else(|| "HTTP".into()))))
+        (
+            h.host.clone(),
+            port,
+            Some((
+                path,
+                headers,
+                h.scheme.clone().unwrap_or_else(|| "HTTP".into()),
+            )),
+        )
     } else if let Some(s) = &probe.tcp_socket {
         let port = port_of(t.container, &s.port).ok_or("unknown probe port")?;
         (s.host.clone(), port, None)
@@ -136,7 +158,10 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
     } else {
         return Err("probe has no handler".into());
     };
-    if http.as_ref().is_some_and(|(_, _, scheme)| scheme.eq_ignore_ascii_case("HTTPS")) {
+    if http
+        .as_ref()
+        .is_some_and(|(_, _, scheme)| scheme.eq_ignore_ascii_case("HTTPS"))
+    {
         return Err("HTTPS probes are not supported by this kubelet".into());
     }
     let host = host
@@ -144,29 +169,37 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
         .or(t.pod_ip.clone())
         .unwrap_or_else(|| "127.0.0.1".into());
     let check = move || connect_and_check(&host, port, http, timeout);
-    let result = match &t.netns {
+    match &t.netns {
         Some(ns) => netns::run_in(ns, check).map_err(|e| e.to_string())?,
-        None => tokio::task::spawn_blocking(check).await.map_err(|e| e.to_string())?,
-    };
-    result
+        None => tokio::task::spawn_blocking(check)
+            .await
+            .map_err(|e| e.to_string())?,
+    }
 }
 
 type HttpCheck = Option<(String, Vec<(String, String)>, String)>;
 
-fn connect_and_check(host: &str, port: u16, http: HttpCheck, timeout: Duration) -> Result<(), String> {
+fn connect_and_check(
+    host: &str,
+    port: u16,
+    http: HttpCheck,
+    timeout: Duration,
+) -> Result<(), String> {
     let addr: SocketAddr = (host, port)
         .to_socket_addrs()
         .map_err(|e| format!("resolving {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("no address for {host}"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("dial tcp {addr}: {e}"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("dial tcp {addr}: {e}"))?;
     let Some((path, headers, _)) = http else {
         return Ok(());
     };
     let _ = stream.set_read_timeout(Some(timeout));
     let _ = stream.set_write_timeout(Some(timeout));
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n");
+    let mut req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n"
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }

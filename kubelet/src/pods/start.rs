@@ -109,7 +109,8 @@ async fn ensure_image_inner(
         }
         _ => {}
     }
-    ctx.recorder.normal(pod, "Pulling", format!("Pulling image {image:?}"));
+    ctx.recorder
+        .normal(pod, "Pulling", format!("Pulling image {image:?}"));
     let started = std::time::Instant::now();
     let auth = pull_auth(ctx, pod, &reference).await;
     let opts = PullOptions {
@@ -147,31 +148,47 @@ fn lookup_id(rootfs: &Path, file: &str, name: &str) -> Option<(u32, u32)> {
 }
 
 /// uid/gid from the securityContext, else the image's `User` ("name|uid[:group|gid]").
-fn user(pod: &Pod, c: &Container, image_user: Option<&str>, rootfs: &Path) -> Result<User, StartError> {
+fn user(
+    pod: &Pod,
+    c: &Container,
+    image_user: Option<&str>,
+    rootfs: &Path,
+) -> Result<User, StartError> {
     let psc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
     let csc = c.security_context.as_ref();
-    let run_as_user = csc.and_then(|s| s.run_as_user).or(psc.and_then(|s| s.run_as_user));
-    let run_as_group = csc.and_then(|s| s.run_as_group).or(psc.and_then(|s| s.run_as_group));
+    let run_as_user = csc
+        .and_then(|s| s.run_as_user)
+        .or(psc.and_then(|s| s.run_as_user));
+    let run_as_group = csc
+        .and_then(|s| s.run_as_group)
+        .or(psc.and_then(|s| s.run_as_group));
     let (mut uid, mut gid) = (0u32, 0u32);
     if let Some(u) = image_user.filter(|u| !u.is_empty()) {
-        let (un, gn) = u.split_once(':').map(|(a, b)| (a, Some(b))).unwrap_or((u, None));
+        let (un, gn) = u
+            .split_once(':')
+            .map(|(a, b)| (a, Some(b)))
+            .unwrap_or((u, None));
         match un.parse::<u32>() {
             Ok(n) => {
                 uid = n;
                 gid = n;
                 // A numeric user keeps its passwd group when the image has one.
-                if let Ok(text) = std::fs::read_to_string(rootfs.join("etc/passwd")) {
-                    if let Some(g) = text.lines().find_map(|l| {
+                if let Ok(text) = std::fs::read_to_string(rootfs.join("etc/passwd"))
+                    && let Some(g) = text.lines().find_map(|l| {
                         let f: Vec<&str> = l.split(':').collect();
-                        (f.len() >= 4 && f[2] == un).then(|| f[3].parse().ok()).flatten()
-                    }) {
-                        gid = g;
-                    }
+                        (f.len() >= 4 && f[2] == un)
+                            .then(|| f[3].parse().ok())
+                            .flatten()
+                    })
+                {
+                    gid = g;
                 }
             }
             Err(_) => {
                 let (u2, g2) = lookup_id(rootfs, "passwd", un).ok_or_else(|| {
-                    StartError::Create(format!("unable to find user {un}: no matching entries in passwd file"))
+                    StartError::Create(format!(
+                        "unable to find user {un}: no matching entries in passwd file"
+                    ))
                 })?;
                 uid = u2;
                 gid = g2;
@@ -195,8 +212,15 @@ fn user(pod: &Pod, c: &Container, image_user: Option<&str>, rootfs: &Path) -> Re
     if let Some(g) = run_as_group {
         gid = g as u32;
     }
-    if csc.and_then(|s| s.run_as_non_root).or(psc.and_then(|s| s.run_as_non_root)) == Some(true) && uid == 0 {
-        return Err(StartError::Config("container has runAsNonRoot and image will run as root".into()));
+    if csc
+        .and_then(|s| s.run_as_non_root)
+        .or(psc.and_then(|s| s.run_as_non_root))
+        == Some(true)
+        && uid == 0
+    {
+        return Err(StartError::Config(
+            "container has runAsNonRoot and image will run as root".into(),
+        ));
     }
     let mut additional: Vec<u32> = psc
         .and_then(|s| s.supplemental_groups.clone())
@@ -207,22 +231,38 @@ fn user(pod: &Pod, c: &Container, image_user: Option<&str>, rootfs: &Path) -> Re
     if let Some(fs) = psc.and_then(|s| s.fs_group) {
         additional.push(fs as u32);
     }
-    Ok(User { uid, gid, additional_gids: additional })
+    Ok(User {
+        uid,
+        gid,
+        additional_gids: additional,
+    })
 }
 
 fn resources(c: &Container) -> Resources {
     let r = c.resources.as_ref();
     let get = |limits: bool, name: &str| {
-        r.and_then(|r| if limits { r.limits.as_ref() } else { r.requests.as_ref() })
-            .and_then(|m| m.get(name))
-            .map(|q| q.0.clone())
+        r.and_then(|r| {
+            if limits {
+                r.limits.as_ref()
+            } else {
+                r.requests.as_ref()
+            }
+        })
+        .and_then(|m| m.get(name))
+        .map(|q| q.0.clone())
     };
-    let cpu_req = get(false, "cpu").or_else(|| get(true, "cpu")).and_then(|q| quantity::milli(&q));
+    let cpu_req = get(false, "cpu")
+        .or_else(|| get(true, "cpu"))
+        .and_then(|q| quantity::milli(&q));
     let cpu_limit = get(true, "cpu").and_then(|q| quantity::milli(&q));
     let mem_limit = get(true, "memory").and_then(|q| quantity::units(&q));
     Resources {
         // The kubelet's conversion: 1 CPU = 1024 shares, at least 2.
-        cpu_shares: Some(cpu_req.map(|m| ((m * 1024) / 1000).max(2) as u64).unwrap_or(2)),
+        cpu_shares: Some(
+            cpu_req
+                .map(|m| ((m * 1024) / 1000).max(2) as u64)
+                .unwrap_or(2),
+        ),
         cpu_quota: cpu_limit.map(|m| (m * 100).max(1000)),
         cpu_period: cpu_limit.map(|_| 100_000),
         memory_limit: mem_limit,
@@ -240,7 +280,11 @@ fn volume_mounts(plan: &Plan<'_>) -> Result<Vec<Mount>, StartError> {
             base.clone()
         } else {
             let rel = Path::new(&sub);
-            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
                 return Err(StartError::Config(format!("invalid subPath {sub:?}")));
             }
             let p = base.join(rel);
@@ -260,7 +304,9 @@ fn volume_mounts(plan: &Plan<'_>) -> Result<Vec<Mount>, StartError> {
 }
 
 pub fn termination_log(pod_dir: &Path, name: &str, attempt: u32) -> PathBuf {
-    pod_dir.join("termination").join(format!("{name}-{attempt}"))
+    pod_dir
+        .join("termination")
+        .join(format!("{name}-{attempt}"))
 }
 
 /// Starts the run; on error nothing of it is left behind.
@@ -303,8 +349,16 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
         let fs = rootfs::mount_overlay(&dir.join("rootfs"), &image.layers)
             .map_err(|e| StartError::Create(e.to_string()))?;
         let user = user(pod, c, image.config.user.as_deref(), &fs.merged())?;
-        let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
-        for (file, dest) in [("etc-hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname")] {
+        let host_network = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false);
+        for (file, dest) in [
+            ("etc-hosts", "/etc/hosts"),
+            ("resolv.conf", "/etc/resolv.conf"),
+            ("hostname", "/etc/hostname"),
+        ] {
             if host_network && file == "etc-hosts" {
                 continue;
             }
@@ -347,7 +401,9 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
             user,
             hostname,
             rootfs: fs.merged(),
-            readonly_rootfs: sc.and_then(|s| s.read_only_root_filesystem).unwrap_or(false),
+            readonly_rootfs: sc
+                .and_then(|s| s.read_only_root_filesystem)
+                .unwrap_or(false),
             mounts,
             netns: plan.netns.clone(),
             cgroups_path: cgroup.clone(),
@@ -368,12 +424,21 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
             .await
             .map_err(|e| StartError::Create(e.to_string()))?
             .map_err(|e| StartError::Create(e.to_string()))?;
-        let stdin = std::fs::File::open("/dev/null").map_err(|e| StartError::Create(e.to_string()))?;
+        let stdin =
+            std::fs::File::open("/dev/null").map_err(|e| StartError::Create(e.to_string()))?;
         // A leftover state dir from a crashed start would make libcontainer refuse the id.
         let _ = ctx.runtime.delete(&id).await;
         let pid = ctx
             .runtime
-            .run(&id, &bundle_dir, Stdio { stdin: stdin.into(), stdout: out, stderr: err })
+            .run(
+                &id,
+                &bundle_dir,
+                Stdio {
+                    stdin: stdin.into(),
+                    stdout: out,
+                    stderr: err,
+                },
+            )
             .await
             .map_err(|e| StartError::Create(e.to_string()))?;
         Ok::<_, StartError>((pid, log, cgroup, cwd))
@@ -391,7 +456,11 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
                     image: c.image.clone().unwrap_or_default(),
                     image_id: format!(
                         "{}@{}",
-                        image.reference.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image.reference),
+                        image
+                            .reference
+                            .rsplit_once(':')
+                            .map(|(r, _)| r)
+                            .unwrap_or(&image.reference),
                         image.digest
                     ),
                     log,

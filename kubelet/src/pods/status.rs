@@ -43,13 +43,19 @@ pub fn container_status(c: &Container, cs: Option<&ContainerState>, default_wait
     let empty = ContainerState::default();
     let cs = cs.unwrap_or(&empty);
     let (state, last) = if let Some(r) = &cs.running {
-        (json!({"running": {"startedAt": r.started_at}}), cs.last_exit.as_ref().map(terminated))
+        (
+            json!({"running": {"startedAt": r.started_at}}),
+            cs.last_exit.as_ref().map(terminated),
+        )
     } else if let Some(w) = &cs.waiting {
         let mut wv = json!({"reason": w.reason});
         if let Some(m) = &w.message {
             wv["message"] = json!(m);
         }
-        (json!({"waiting": wv}), cs.last_exit.as_ref().map(terminated))
+        (
+            json!({"waiting": wv}),
+            cs.last_exit.as_ref().map(terminated),
+        )
     } else if let Some(e) = &cs.last_exit {
         (terminated(e), cs.prev_exit.as_ref().map(terminated))
     } else {
@@ -90,26 +96,48 @@ pub fn phase(pod: &Pod, st: &PodState) -> Phase {
         };
     }
     let Some(spec) = pod.spec.as_ref() else {
-        return Phase { phase: "Pending", reason: None, message: None };
+        return Phase {
+            phase: "Pending",
+            reason: None,
+            message: None,
+        };
     };
     let policy = restart_policy(pod);
     let init_failed = spec.init_containers.iter().flatten().any(|c| {
-        st.containers.get(&c.name).is_some_and(|cs| {
-            cs.done && cs.last_exit.as_ref().is_some_and(|e| e.exit_code != 0)
-        })
+        st.containers
+            .get(&c.name)
+            .is_some_and(|cs| cs.done && cs.last_exit.as_ref().is_some_and(|e| e.exit_code != 0))
     });
     if init_failed && policy == "Never" {
-        return Phase { phase: "Failed", reason: None, message: None };
+        return Phase {
+            phase: "Failed",
+            reason: None,
+            message: None,
+        };
     }
     if !st.initialized {
-        return Phase { phase: "Pending", reason: None, message: None };
+        return Phase {
+            phase: "Pending",
+            reason: None,
+            message: None,
+        };
     }
-    let states: Vec<Option<&ContainerState>> =
-        spec.containers.iter().map(|c| st.containers.get(&c.name)).collect();
+    let states: Vec<Option<&ContainerState>> = spec
+        .containers
+        .iter()
+        .map(|c| st.containers.get(&c.name))
+        .collect();
     if states.iter().any(|s| s.is_none_or(|s| s.attempts == 0)) {
-        return Phase { phase: "Pending", reason: None, message: None };
+        return Phase {
+            phase: "Pending",
+            reason: None,
+            message: None,
+        };
     }
-    let all_done = states.iter().flatten().all(|s| s.done && s.running.is_none());
+    let all_done = states
+        .iter()
+        .flatten()
+        .all(|s| s.done && s.running.is_none());
     if all_done {
         let ok = states
             .iter()
@@ -121,7 +149,11 @@ pub fn phase(pod: &Pod, st: &PodState) -> Phase {
             message: None,
         };
     }
-    Phase { phase: "Running", reason: None, message: None }
+    Phase {
+        phase: "Running",
+        reason: None,
+        message: None,
+    }
 }
 
 fn condition(kind: &str, ok: bool, since: &str, reason: Option<&str>) -> Value {
@@ -147,7 +179,11 @@ pub fn build(pod: &Pod, st: &PodState, host_ip: &str, pod_ip: Option<&str>) -> V
         .flatten()
         .map(|c| container_status(c, st.containers.get(&c.name), "PodInitializing"))
         .collect();
-    let wait = if st.initialized { "ContainerCreating" } else { "PodInitializing" };
+    let wait = if st.initialized {
+        "ContainerCreating"
+    } else {
+        "PodInitializing"
+    };
     let statuses: Vec<Value> = spec
         .containers
         .iter()
@@ -160,7 +196,10 @@ pub fn build(pod: &Pod, st: &PodState, host_ip: &str, pod_ip: Option<&str>) -> V
     });
     let terminal = matches!(p.phase, "Succeeded" | "Failed");
     let ready = all_ready && !terminal;
-    let start = st.start_time.clone().unwrap_or_else(super::state::rfc3339_now);
+    let start = st
+        .start_time
+        .clone()
+        .unwrap_or_else(super::state::rfc3339_now);
     let ready_since = st.ready_since.clone().unwrap_or_else(|| start.clone());
     let scheduled = pod
         .status
@@ -171,10 +210,25 @@ pub fn build(pod: &Pod, st: &PodState, host_ip: &str, pod_ip: Option<&str>) -> V
         .unwrap_or_else(|| condition("PodScheduled", true, &start, None));
     let init_since = st.initialized_at.clone().unwrap_or_else(|| start.clone());
     let mut conditions = vec![
-        condition("PodReadyToStartContainers", st.rejected.is_none(), &start, None),
-        condition("Initialized", st.initialized, &init_since, Some("ContainersNotInitialized")),
+        condition(
+            "PodReadyToStartContainers",
+            st.rejected.is_none(),
+            &start,
+            None,
+        ),
+        condition(
+            "Initialized",
+            st.initialized,
+            &init_since,
+            Some("ContainersNotInitialized"),
+        ),
         condition("Ready", ready, &ready_since, Some("ContainersNotReady")),
-        condition("ContainersReady", ready, &ready_since, Some("ContainersNotReady")),
+        condition(
+            "ContainersReady",
+            ready,
+            &ready_since,
+            Some("ContainersNotReady"),
+        ),
         scheduled,
     ];
     if st.rejected.is_some() {

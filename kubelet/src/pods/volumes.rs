@@ -94,7 +94,11 @@ fn prepare_one<'a>(
     Box::pin(prepare_one_inner(ctx, v, sources))
 }
 
-async fn prepare_one_inner(ctx: &VolumeContext<'_>, v: &Volume, sources: &mut Sources) -> Result<PathBuf> {
+async fn prepare_one_inner(
+    ctx: &VolumeContext<'_>,
+    v: &Volume,
+    sources: &mut Sources,
+) -> Result<PathBuf> {
     let name = v.name.as_str();
     if let Some(e) = &v.empty_dir {
         let dir = plugin_dir(ctx.pod_dir, "empty-dir", name);
@@ -115,8 +119,20 @@ async fn prepare_one_inner(ctx: &VolumeContext<'_>, v: &Volume, sources: &mut So
     }
     let (plugin, files, tmpfs) = if let Some(c) = &v.config_map {
         let optional = c.optional.unwrap_or(false);
-        let files = match sources.config_map(&c.name).await.map_err(|e| verr(name, e.0))? {
-            Some(cm) => key_files(name, &config_map_data(cm), c.items.as_deref(), c.default_mode, optional, "ConfigMap", &c.name)?,
+        let files = match sources
+            .config_map(&c.name)
+            .await
+            .map_err(|e| verr(name, e.0))?
+        {
+            Some(cm) => key_files(
+                name,
+                &config_map_data(cm),
+                c.items.as_deref(),
+                c.default_mode,
+                optional,
+                "ConfigMap",
+                &c.name,
+            )?,
             None if optional => BTreeMap::new(),
             None => return Err(verr(name, format!("configmap \"{}\" not found", c.name))),
         };
@@ -125,7 +141,15 @@ async fn prepare_one_inner(ctx: &VolumeContext<'_>, v: &Volume, sources: &mut So
         let sname = s.secret_name.clone().unwrap_or_default();
         let optional = s.optional.unwrap_or(false);
         let files = match sources.secret(&sname).await.map_err(|e| verr(name, e.0))? {
-            Some(sec) => key_files(name, &secret_data(sec), s.items.as_deref(), s.default_mode, optional, "Secret", &sname)?,
+            Some(sec) => key_files(
+                name,
+                &secret_data(sec),
+                s.items.as_deref(),
+                s.default_mode,
+                optional,
+                "Secret",
+                &sname,
+            )?,
             None if optional => BTreeMap::new(),
             None => return Err(verr(name, format!("secret \"{sname}\" not found"))),
         };
@@ -140,8 +164,20 @@ async fn prepare_one_inner(ctx: &VolumeContext<'_>, v: &Volume, sources: &mut So
         for src in srcs {
             if let Some(c) = &src.config_map {
                 let optional = c.optional.unwrap_or(false);
-                if let Some(cm) = sources.config_map(&c.name).await.map_err(|e| verr(name, e.0))? {
-                    files.extend(key_files(name, &config_map_data(cm), c.items.as_deref(), default_mode, optional, "ConfigMap", &c.name)?);
+                if let Some(cm) = sources
+                    .config_map(&c.name)
+                    .await
+                    .map_err(|e| verr(name, e.0))?
+                {
+                    files.extend(key_files(
+                        name,
+                        &config_map_data(cm),
+                        c.items.as_deref(),
+                        default_mode,
+                        optional,
+                        "ConfigMap",
+                        &c.name,
+                    )?);
                 } else if !optional {
                     return Err(verr(name, format!("configmap \"{}\" not found", c.name)));
                 }
@@ -149,16 +185,32 @@ async fn prepare_one_inner(ctx: &VolumeContext<'_>, v: &Volume, sources: &mut So
             if let Some(s) = &src.secret {
                 let optional = s.optional.unwrap_or(false);
                 if let Some(sec) = sources.secret(&s.name).await.map_err(|e| verr(name, e.0))? {
-                    files.extend(key_files(name, &secret_data(sec), s.items.as_deref(), default_mode, optional, "Secret", &s.name)?);
+                    files.extend(key_files(
+                        name,
+                        &secret_data(sec),
+                        s.items.as_deref(),
+                        default_mode,
+                        optional,
+                        "Secret",
+                        &s.name,
+                    )?);
                 } else if !optional {
                     return Err(verr(name, format!("secret \"{}\" not found", s.name)));
                 }
             }
             if let Some(d) = &src.downward_api {
-                files.extend(downward_files(ctx, name, d.items.as_deref().unwrap_or(&[]), default_mode)?);
+                files.extend(downward_files(
+                    ctx,
+                    name,
+                    d.items.as_deref().unwrap_or(&[]),
+                    default_mode,
+                )?);
             }
             if src.service_account_token.is_some() {
-                return Err(verr(name, "serviceAccountToken projections are not supported by this kubelet"));
+                return Err(verr(
+                    name,
+                    "serviceAccountToken projections are not supported by this kubelet",
+                ));
             }
         }
         ("projected", files, true)
@@ -200,12 +252,19 @@ fn host_path(volume: &str, path: &str, kind: &str) -> Result<PathBuf> {
         }
         "File" => meta.map(|m| m.is_file()).unwrap_or(false),
         "Socket" => meta.map(|m| m.file_type().is_socket()).unwrap_or(false),
-        "CharDevice" => meta.map(|m| m.file_type().is_char_device()).unwrap_or(false),
-        "BlockDevice" => meta.map(|m| m.file_type().is_block_device()).unwrap_or(false),
+        "CharDevice" => meta
+            .map(|m| m.file_type().is_char_device())
+            .unwrap_or(false),
+        "BlockDevice" => meta
+            .map(|m| m.file_type().is_block_device())
+            .unwrap_or(false),
         other => return Err(verr(volume, format!("unknown hostPath type {other:?}"))),
     };
     if !ok {
-        return Err(verr(volume, format!("hostPath type check failed: {path} is not a {kind}")));
+        return Err(verr(
+            volume,
+            format!("hostPath type check failed: {path} is not a {kind}"),
+        ));
     }
     Ok(p)
 }
@@ -213,16 +272,23 @@ fn host_path(volume: &str, path: &str, kind: &str) -> Result<PathBuf> {
 async fn claim_path(ctx: &VolumeContext<'_>, volume: &str, claim: &str) -> Result<PathBuf> {
     let ns = ctx.pod.metadata.namespace.clone().unwrap_or_default();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ns);
-    let pvc = pvcs
-        .get_opt(claim)
-        .await?
-        .ok_or_else(|| verr(volume, format!("persistentvolumeclaim \"{claim}\" not found")))?;
+    let pvc = pvcs.get_opt(claim).await?.ok_or_else(|| {
+        verr(
+            volume,
+            format!("persistentvolumeclaim \"{claim}\" not found"),
+        )
+    })?;
     let pv_name = pvc
         .spec
         .as_ref()
         .and_then(|s| s.volume_name.clone())
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| verr(volume, format!("persistentvolumeclaim \"{claim}\" is not bound")))?;
+        .ok_or_else(|| {
+            verr(
+                volume,
+                format!("persistentvolumeclaim \"{claim}\" is not bound"),
+            )
+        })?;
     let pvs: Api<PersistentVolume> = Api::all(ctx.client.clone());
     let pv = pvs
         .get_opt(&pv_name)
@@ -233,7 +299,12 @@ async fn claim_path(ctx: &VolumeContext<'_>, volume: &str, claim: &str) -> Resul
         .local
         .map(|l| l.path)
         .or(spec.host_path.map(|h| h.path))
-        .ok_or_else(|| verr(volume, format!("persistentvolume \"{pv_name}\" is neither local nor hostPath")))?;
+        .ok_or_else(|| {
+            verr(
+                volume,
+                format!("persistentvolume \"{pv_name}\" is neither local nor hostPath"),
+            )
+        })?;
     let p = PathBuf::from(&path);
     if !p.exists() {
         // hostPath PVs are created on demand, as the hostpath provisioner would.
@@ -260,11 +331,20 @@ fn key_files(
             for it in items {
                 match data.get(&it.key) {
                     Some(v) => {
-                        out.insert(it.path.clone(), (v.clone(), it.mode.map(|m| m as u32).unwrap_or(mode)));
+                        out.insert(
+                            it.path.clone(),
+                            (v.clone(), it.mode.map(|m| m as u32).unwrap_or(mode)),
+                        );
                     }
                     None if optional => {}
                     None => {
-                        return Err(verr(volume, format!("configmap references non-existent config key: {} ({kind} {object})", it.key)));
+                        return Err(verr(
+                            volume,
+                            format!(
+                                "configmap references non-existent config key: {} ({kind} {object})",
+                                it.key
+                            ),
+                        ));
                     }
                 }
             }
@@ -299,7 +379,10 @@ fn downward_files(
                     let key = p
                         .strip_prefix("metadata.labels['")
                         .map(|k| (k, meta.labels.as_ref()))
-                        .or_else(|| p.strip_prefix("metadata.annotations['").map(|k| (k, meta.annotations.as_ref())));
+                        .or_else(|| {
+                            p.strip_prefix("metadata.annotations['")
+                                .map(|k| (k, meta.annotations.as_ref()))
+                        });
                     match key {
                         Some((k, m)) => m
                             .and_then(|m| m.get(k.trim_end_matches("']")).cloned())
@@ -312,12 +395,23 @@ fn downward_files(
             let cname = r.container_name.clone().unwrap_or_default();
             let c = super::env::find_container(ctx.pod, &cname)
                 .ok_or_else(|| verr(volume, format!("container {cname:?} not found")))?;
-            resource_value(c, &r.resource, r.divisor.as_ref().map(|d| d.0.as_str()), ctx.node_allocatable)
-                .map_err(|e| verr(volume, e.0))?
+            resource_value(
+                c,
+                &r.resource,
+                r.divisor.as_ref().map(|d| d.0.as_str()),
+                ctx.node_allocatable,
+            )
+            .map_err(|e| verr(volume, e.0))?
         } else {
             continue;
         };
-        out.insert(it.path.clone(), (value.into_bytes(), it.mode.map(|m| m as u32).unwrap_or(mode)));
+        out.insert(
+            it.path.clone(),
+            (
+                value.into_bytes(),
+                it.mode.map(|m| m as u32).unwrap_or(mode),
+            ),
+        );
     }
     Ok(out)
 }

@@ -20,7 +20,7 @@ use super::start::{self, Plan, StartError};
 use super::state::{self, Exit, PodState, Waiting, rfc3339_now, unix_now};
 use super::status::{self, restart_policy, restarts};
 use super::{exec, volumes};
-use crate::context::{Context, ContainerView, PodView};
+use crate::context::{ContainerView, Context, PodView};
 use crate::node::FIELD_MANAGER;
 use crate::runtime::exit::{self, ExitStatus};
 use crate::runtime::{cgroups, netns, rootfs};
@@ -28,7 +28,11 @@ use crate::runtime::{cgroups, netns, rootfs};
 #[derive(Debug)]
 pub enum Msg {
     Update(Arc<Pod>),
-    Exited { name: String, id: String, status: ExitStatus },
+    Exited {
+        name: String,
+        id: String,
+        status: ExitStatus,
+    },
     /// The pod object is gone from the API (force-deleted, or deleted while we were down).
     Removed,
 }
@@ -60,7 +64,12 @@ fn uid_of(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
 }
 
-pub async fn run(ctx: Arc<Context>, pod: Arc<Pod>, mut rx: mpsc::UnboundedReceiver<Msg>, tx: mpsc::UnboundedSender<Msg>) {
+pub async fn run(
+    ctx: Arc<Context>,
+    pod: Arc<Pod>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     let mut w = Worker::new(ctx, pod, tx).await;
     loop {
         let next = w.sync().await;
@@ -123,7 +132,12 @@ impl Worker {
     async fn adopt(&mut self) {
         let names: Vec<String> = self.st.containers.keys().cloned().collect();
         for name in names {
-            let Some(run) = self.st.containers.get(&name).and_then(|c| c.running.clone()) else {
+            let Some(run) = self
+                .st
+                .containers
+                .get(&name)
+                .and_then(|c| c.running.clone())
+            else {
                 continue;
             };
             let same = exit::alive(run.pid) && exit::start_ticks(run.pid) == Some(run.start_ticks);
@@ -132,7 +146,8 @@ impl Worker {
                 if let Some(c) = self.spec_container(&name) {
                     for kind in [Kind::Startup, Kind::Liveness, Kind::Readiness] {
                         if let Some(p) = kind.of(&c) {
-                            self.probes.insert((name.clone(), kind), Tracker::new(p, Instant::now()));
+                            self.probes
+                                .insert((name.clone(), kind), Tracker::new(p, Instant::now()));
                         }
                     }
                 }
@@ -180,8 +195,12 @@ impl Worker {
             .and_then(|c| c.termination_message_policy)
             .as_deref()
             == Some("FallbackToLogsOnError");
-        let Some(cs) = self.st.containers.get_mut(name) else { return };
-        let Some(run) = cs.running.clone().filter(|r| r.id == id) else { return };
+        let Some(cs) = self.st.containers.get_mut(name) else {
+            return;
+        };
+        let Some(run) = cs.running.clone().filter(|r| r.id == id) else {
+            return;
+        };
         let oom = cgroups::oom_kills(self.ctx.cgroups, &run.cgroup) > 0;
         let (code, reason, mut message) = match status.code() {
             _ if oom => (137, "OOMKilled".to_string(), None),
@@ -203,7 +222,11 @@ impl Worker {
         if message.is_none() && fallback && code != 0 {
             let (bytes, _) = crate::logs::reader::snapshot(
                 &run.log,
-                &crate::logs::reader::LogOptions { tail_lines: Some(80), limit_bytes: Some(2048), ..Default::default() },
+                &crate::logs::reader::LogOptions {
+                    tail_lines: Some(80),
+                    limit_bytes: Some(2048),
+                    ..Default::default()
+                },
             );
             message = Some(String::from_utf8_lossy(&bytes).into_owned());
         }
@@ -224,14 +247,20 @@ impl Worker {
         let ran_for = run
             .started_at
             .parse::<k8s_openapi::jiff::Timestamp>()
-            .map(|t| (k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second()).max(0) as u64)
+            .map(|t| {
+                (k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second()).max(0) as u64
+            })
             .unwrap_or(0);
         cs.prev_exit = cs.last_exit.take();
         cs.last_exit = Some(exit);
         cs.running = None;
         cs.ready = false;
         cs.started = false;
-        let delay = if ran_for >= 600 { 0 } else { cs.backoff_seconds };
+        let delay = if ran_for >= 600 {
+            0
+        } else {
+            cs.backoff_seconds
+        };
         cs.backoff_seconds = state::next_backoff(delay, ran_for);
         cs.backoff_until = unix_now() + delay;
         self.probes.retain(|(n, _), _| n != name);
@@ -254,7 +283,11 @@ impl Worker {
                 .pod
                 .metadata
                 .deletion_grace_period_seconds
-                .or(self.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
+                .or(self
+                    .pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds))
                 .unwrap_or(30);
             self.terminate(grace).await;
             self.teardown().await;
@@ -268,7 +301,9 @@ impl Worker {
                     self.st.start_time = Some(rfc3339_now());
                 }
                 Err((reason, message)) => {
-                    self.ctx.recorder.warning(&*self.pod, &reason, message.clone());
+                    self.ctx
+                        .recorder
+                        .warning(&*self.pod, &reason, message.clone());
                     self.st.rejected = Some((reason, message));
                 }
             }
@@ -289,7 +324,9 @@ impl Worker {
                 }
             }
             Err(message) => {
-                self.ctx.recorder.warning(&*self.pod, "FailedMount", message);
+                self.ctx
+                    .recorder
+                    .warning(&*self.pod, "FailedMount", message);
                 wake = Duration::from_secs(2);
             }
         }
@@ -311,7 +348,8 @@ impl Worker {
         let facts = super::admission::NodeFacts {
             labels,
             cpu_milli: crate::machine::cpus() as i64 * 1000,
-            memory: crate::machine::memory_total().saturating_sub(ctx.config.reserved_memory) as i64,
+            memory: crate::machine::memory_total().saturating_sub(ctx.config.reserved_memory)
+                as i64,
             max_pods: ctx.config.max_pods as usize,
         };
         let others: Vec<Pod> = super::manager::admitted_pods(ctx, &uid_of(&self.pod)).await;
@@ -325,7 +363,9 @@ impl Worker {
             let ns = self.netns_path();
             netns::ensure(&ns).map_err(|e| e.to_string())?;
         }
-        let due = self.volumes_at.is_none_or(|t| t.elapsed() >= VOLUME_REFRESH);
+        let due = self
+            .volumes_at
+            .is_none_or(|t| t.elapsed() >= VOLUME_REFRESH);
         if self.volumes.is_none() || due {
             let vctx = volumes::VolumeContext {
                 pod: &self.pod,
@@ -351,7 +391,11 @@ impl Worker {
     }
 
     fn host_network(&self) -> bool {
-        self.pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false)
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false)
     }
 
     fn netns_path(&self) -> PathBuf {
@@ -368,7 +412,12 @@ impl Worker {
         };
         if !self.st.initialized {
             for c in spec.init_containers.iter().flatten() {
-                let cs = self.st.containers.entry(c.name.clone()).or_default().clone();
+                let cs = self
+                    .st
+                    .containers
+                    .entry(c.name.clone())
+                    .or_default()
+                    .clone();
                 if cs.running.is_some() {
                     return wake;
                 }
@@ -395,7 +444,12 @@ impl Worker {
             self.save();
         }
         for c in &spec.containers {
-            let cs = self.st.containers.entry(c.name.clone()).or_default().clone();
+            let cs = self
+                .st
+                .containers
+                .entry(c.name.clone())
+                .or_default()
+                .clone();
             if cs.running.is_some() || cs.done {
                 continue;
             }
@@ -433,14 +487,28 @@ impl Worker {
         let pod_name = self.st.name.clone();
         if cs.last_exit.is_some() && now < cs.backoff_until {
             let left = cs.backoff_until - now;
-            self.set_waiting(&c.name, "CrashLoopBackOff", Some(format!(
-                "back-off {}s restarting failed container={} pod={pod_name}_{}({})",
-                cs.backoff_seconds.max(10) / 2 * 2, c.name, self.st.namespace, self.st.uid
-            )));
+            self.set_waiting(
+                &c.name,
+                "CrashLoopBackOff",
+                Some(format!(
+                    "back-off {}s restarting failed container={} pod={pod_name}_{}({})",
+                    cs.backoff_seconds.max(10) / 2 * 2,
+                    c.name,
+                    self.st.namespace,
+                    self.st.uid
+                )),
+            );
             return Some(Duration::from_secs(left));
         }
         if now < cs.pull_backoff_until {
-            self.set_waiting(&c.name, "ImagePullBackOff", Some(format!("Back-off pulling image {:?}", c.image.clone().unwrap_or_default())));
+            self.set_waiting(
+                &c.name,
+                "ImagePullBackOff",
+                Some(format!(
+                    "Back-off pulling image {:?}",
+                    c.image.clone().unwrap_or_default()
+                )),
+            );
             return Some(Duration::from_secs(cs.pull_backoff_until - now));
         }
         let image = match start::ensure_image(&self.ctx, &self.pod, c).await {
@@ -468,10 +536,19 @@ impl Worker {
         match start::start(&plan, &image).await {
             Ok(started) => {
                 let run = started.run;
-                self.ctx.recorder.normal(&*self.pod, "Created", format!("Created container {}", c.name));
-                self.ctx.recorder.normal(&*self.pod, "Started", format!("Started container {}", c.name));
+                self.ctx.recorder.normal(
+                    &*self.pod,
+                    "Created",
+                    format!("Created container {}", c.name),
+                );
+                self.ctx.recorder.normal(
+                    &*self.pod,
+                    "Started",
+                    format!("Started container {}", c.name),
+                );
                 let (id, pid) = (run.id.clone(), run.pid);
-                self.env.insert(c.name.clone(), (started.env.clone(), started.cwd.clone()));
+                self.env
+                    .insert(c.name.clone(), (started.env.clone(), started.cwd.clone()));
                 if let Some(s) = self.st.containers.get_mut(&c.name) {
                     if s.attempts > 0 {
                         s.restart_count += 1;
@@ -485,7 +562,8 @@ impl Worker {
                 for kind in [Kind::Startup, Kind::Liveness, Kind::Readiness] {
                     match kind.of(c) {
                         Some(p) => {
-                            self.probes.insert((c.name.clone(), kind), Tracker::new(p, Instant::now()));
+                            self.probes
+                                .insert((c.name.clone(), kind), Tracker::new(p, Instant::now()));
                         }
                         None => {
                             self.probes.remove(&(c.name.clone(), kind));
@@ -509,14 +587,22 @@ impl Worker {
             StartError::Create(m) => ("CreateContainerError", m, false),
         };
         tracing::info!(pod = %self.st.name, container = %c.name, reason, message = %message, "container start failed");
-        let event_reason = if pull { "Failed" } else { "Failed" };
-        self.ctx.recorder.warning(&*self.pod, event_reason, format!("Error: {reason}: {message}"));
+        self.ctx
+            .recorder
+            .warning(&*self.pod, "Failed", format!("Error: {reason}: {message}"));
         let now = unix_now();
         let s = self.st.containers.entry(c.name.clone()).or_default();
-        s.waiting = Some(Waiting { reason: reason.into(), message: Some(message) });
+        s.waiting = Some(Waiting {
+            reason: reason.into(),
+            message: Some(message),
+        });
         let retry = if pull {
             let d = state::next_backoff(s.pull_backoff_seconds, 0).max(10);
-            let this = if s.pull_backoff_seconds == 0 { 10 } else { s.pull_backoff_seconds };
+            let this = if s.pull_backoff_seconds == 0 {
+                10
+            } else {
+                s.pull_backoff_seconds
+            };
             s.pull_backoff_seconds = d.max(this);
             s.pull_backoff_until = now + this;
             this
@@ -530,10 +616,17 @@ impl Worker {
 
     fn set_waiting(&mut self, name: &str, reason: &str, message: Option<String>) {
         let s = self.st.containers.entry(name.to_string()).or_default();
-        let w = Some(Waiting { reason: reason.into(), message });
+        let w = Some(Waiting {
+            reason: reason.into(),
+            message,
+        });
         if s.waiting != w {
             if reason == "CrashLoopBackOff" {
-                self.ctx.recorder.warning(&*self.pod, "BackOff", "Back-off restarting failed container".into());
+                self.ctx.recorder.warning(
+                    &*self.pod,
+                    "BackOff",
+                    "Back-off restarting failed container".into(),
+                );
             }
             s.waiting = w;
             self.save();
@@ -550,7 +643,11 @@ impl Worker {
         else {
             return;
         };
-        let env = self.env.get(&c.name).map(|(e, _)| exec::env_map(e)).unwrap_or_default();
+        let env = self
+            .env
+            .get(&c.name)
+            .map(|(e, _)| exec::env_map(e))
+            .unwrap_or_default();
         let out = exec::run(&self.ctx.runtime, id, cmd, env, Duration::from_secs(30)).await;
         let failed = match &out {
             Ok(o) => o.exit_code != Some(0),
@@ -561,7 +658,11 @@ impl Worker {
                 Ok(o) => format!("exit code {:?}: {}", o.exit_code, o.output.trim()),
                 Err(e) => e.to_string(),
             };
-            self.ctx.recorder.warning(&*self.pod, "FailedPostStartHook", format!("PostStartHook failed: {detail}"));
+            self.ctx.recorder.warning(
+                &*self.pod,
+                "FailedPostStartHook",
+                format!("PostStartHook failed: {detail}"),
+            );
             let _ = self.ctx.runtime.kill(id, Signal::SIGKILL, true).await;
         }
     }
@@ -571,10 +672,18 @@ impl Worker {
         let mut wake: Option<Duration> = None;
         let keys: Vec<(String, Kind)> = self.probes.keys().cloned().collect();
         for (name, kind) in keys {
-            let Some(c) = self.spec_container(&name) else { continue };
-            let Some(probe) = kind.of(&c).cloned() else { continue };
-            let Some(cs) = self.st.containers.get(&name).cloned() else { continue };
-            let Some(run) = cs.running.clone() else { continue };
+            let Some(c) = self.spec_container(&name) else {
+                continue;
+            };
+            let Some(probe) = kind.of(&c).cloned() else {
+                continue;
+            };
+            let Some(cs) = self.st.containers.get(&name).cloned() else {
+                continue;
+            };
+            let Some(run) = cs.running.clone() else {
+                continue;
+            };
             // Liveness and readiness wait for the startup probe.
             if kind != Kind::Startup && !cs.started {
                 continue;
@@ -582,7 +691,9 @@ impl Worker {
             if kind == Kind::Startup && cs.started {
                 continue;
             }
-            let Some(due) = self.probes.get(&(name.clone(), kind)).map(|t| t.next) else { continue };
+            let Some(due) = self.probes.get(&(name.clone(), kind)).map(|t| t.next) else {
+                continue;
+            };
             if due > now {
                 let d = due - now;
                 wake = Some(wake.map_or(d, |w| w.min(d)));
@@ -598,12 +709,18 @@ impl Worker {
                 pod_ip: None,
             };
             let result = probes::run(&probe, &target).await;
-            let Some(tracker) = self.probes.get_mut(&(name.clone(), kind)) else { continue };
+            let Some(tracker) = self.probes.get_mut(&(name.clone(), kind)) else {
+                continue;
+            };
             let verdict = tracker.record(&probe, result.is_ok(), Instant::now());
             let d = tracker.next.saturating_duration_since(Instant::now());
             wake = Some(wake.map_or(d, |w| w.min(d)));
             if let Err(msg) = &result {
-                self.ctx.recorder.warning(&*self.pod, "Unhealthy", format!("{} probe failed: {msg}", kind.name()));
+                self.ctx.recorder.warning(
+                    &*self.pod,
+                    "Unhealthy",
+                    format!("{} probe failed: {msg}", kind.name()),
+                );
             }
             let Some(ok) = verdict else { continue };
             match (kind, ok) {
@@ -620,14 +737,28 @@ impl Worker {
                     // Liveness and readiness start counting from now.
                     for k in [Kind::Liveness, Kind::Readiness] {
                         if let Some(p) = k.of(&c) {
-                            self.probes.insert((name.clone(), k), Tracker::new(p, Instant::now()));
+                            self.probes
+                                .insert((name.clone(), k), Tracker::new(p, Instant::now()));
                         }
                     }
                 }
                 (Kind::Startup | Kind::Liveness, false) => {
-                    let what = if kind == Kind::Startup { "startup" } else { "liveness" };
-                    self.ctx.recorder.normal(&*self.pod, "Killing", format!("Container {name} failed {what} probe, will be restarted"));
-                    let grace = self.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+                    let what = if kind == Kind::Startup {
+                        "startup"
+                    } else {
+                        "liveness"
+                    };
+                    self.ctx.recorder.normal(
+                        &*self.pod,
+                        "Killing",
+                        format!("Container {name} failed {what} probe, will be restarted"),
+                    );
+                    let grace = self
+                        .pod
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.termination_grace_period_seconds)
+                        .unwrap_or(30);
                     let id = run.id.clone();
                     self.stop_container(&c, &id, run.pid, grace).await;
                 }
@@ -649,7 +780,11 @@ impl Worker {
                 .and_then(|h| h.exec.as_ref())
                 .and_then(|e| e.command.clone())
         {
-            let env = self.env.get(&c.name).map(|(e, _)| exec::env_map(e)).unwrap_or_default();
+            let env = self
+                .env
+                .get(&c.name)
+                .map(|(e, _)| exec::env_map(e))
+                .unwrap_or_default();
             let left = deadline.saturating_duration_since(Instant::now());
             let _ = exec::run(&self.ctx.runtime, id, cmd, env, left).await;
         }
@@ -676,25 +811,48 @@ impl Worker {
             .iter()
             .filter_map(|(n, cs)| {
                 let r = cs.running.as_ref()?;
-                Some((self.spec_container(n).unwrap_or_else(|| Container { name: n.clone(), ..Default::default() }), r.id.clone(), r.pid))
+                Some((
+                    self.spec_container(n).unwrap_or_else(|| Container {
+                        name: n.clone(),
+                        ..Default::default()
+                    }),
+                    r.id.clone(),
+                    r.pid,
+                ))
             })
             .collect();
         if !running.is_empty() {
             for (c, _, _) in &running {
-                self.ctx.recorder.normal(&*self.pod, "Killing", format!("Stopping container {}", c.name));
+                self.ctx.recorder.normal(
+                    &*self.pod,
+                    "Killing",
+                    format!("Stopping container {}", c.name),
+                );
             }
         }
         let this = &*self;
-        futures::future::join_all(running.iter().map(|(c, id, pid)| this.stop_container(c, id, *pid, grace))).await;
+        futures::future::join_all(
+            running
+                .iter()
+                .map(|(c, id, pid)| this.stop_container(c, id, *pid, grace)),
+        )
+        .await;
         for (c, id, _) in running {
-            self.record_exit(&c.name, &id, ExitStatus::Signaled(15)).await;
+            self.record_exit(&c.name, &id, ExitStatus::Signaled(15))
+                .await;
         }
         self.save();
     }
 
     /// Removes everything of the pod on this node: containers, mounts, netns, cgroups, logs.
     async fn teardown(&mut self) {
-        let ids: Vec<String> = self.ctx.runtime.list().into_iter().filter(|id| id.starts_with(&self.st.uid)).collect();
+        let ids: Vec<String> = self
+            .ctx
+            .runtime
+            .list()
+            .into_iter()
+            .filter(|id| id.starts_with(&self.st.uid))
+            .collect();
         for id in ids {
             if let Err(e) = start::cleanup_run(&self.ctx, &id).await {
                 tracing::warn!(container = %id, error = %e, "removing container");
@@ -714,7 +872,11 @@ impl Worker {
             let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = std::fs::remove_dir_all(self.ctx.pod_log_dir(&self.st.namespace, &self.st.name, &self.st.uid));
+        let _ = std::fs::remove_dir_all(self.ctx.pod_log_dir(
+            &self.st.namespace,
+            &self.st.name,
+            &self.st.uid,
+        ));
         self.ctx.set_view(&self.st.namespace, &self.st.name, None);
     }
 
@@ -722,7 +884,10 @@ impl Worker {
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &self.st.namespace);
         let dp = DeleteParams {
             grace_period_seconds: Some(0),
-            preconditions: Some(Preconditions { uid: Some(self.st.uid.clone()), resource_version: None }),
+            preconditions: Some(Preconditions {
+                uid: Some(self.st.uid.clone()),
+                resource_version: None,
+            }),
             ..DeleteParams::default()
         };
         match api.delete(&self.st.name, &dp).await {
@@ -733,7 +898,9 @@ impl Worker {
     }
 
     fn publish_view(&self) {
-        let log_base = self.ctx.pod_log_dir(&self.st.namespace, &self.st.name, &self.st.uid);
+        let log_base = self
+            .ctx
+            .pod_log_dir(&self.st.namespace, &self.st.name, &self.st.uid);
         let containers = self
             .st
             .containers
@@ -752,7 +919,14 @@ impl Worker {
                 )
             })
             .collect();
-        self.ctx.set_view(&self.st.namespace, &self.st.name, Some(PodView { uid: self.st.uid.clone(), containers }));
+        self.ctx.set_view(
+            &self.st.namespace,
+            &self.st.name,
+            Some(PodView {
+                uid: self.st.uid.clone(),
+                containers,
+            }),
+        );
     }
 
     async fn report(&mut self) {
@@ -774,13 +948,18 @@ impl Worker {
             return;
         }
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &self.st.namespace);
-        let pp = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
         let patch = json!({"status": status});
-        match api.patch_status(&self.st.name, &pp, &Patch::Merge(&patch)).await {
+        match api
+            .patch_status(&self.st.name, &pp, &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => self.last_status = Some(status),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => tracing::warn!(pod = %self.st.name, error = %e, "updating pod status"),
         }
     }
 }
-

@@ -163,7 +163,10 @@ pub fn capabilities(add: &[String], drop: &[String]) -> Vec<String> {
 /// Containers inherit the kubelet's hard open-files limit (as with containerd): raising it
 /// above that from inside libcontainer's intermediate process fails with EPERM.
 fn nofile_limit() -> u64 {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we pass.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
     if ok { lim.rlim_max } else { 1024 }
@@ -297,7 +300,10 @@ mod tests {
         assert!(!c.contains(&"CAP_KILL".to_string()));
         let c = capabilities(&["CHOWN".into()], &["ALL".into()]);
         assert_eq!(c, vec!["CAP_CHOWN".to_string()]);
-        assert_eq!(capabilities(&["ALL".into()], &[]).len(), ALL_CAPABILITIES.len());
+        assert_eq!(
+            capabilities(&["ALL".into()], &[]).len(),
+            ALL_CAPABILITIES.len()
+        );
     }
 
     #[test]

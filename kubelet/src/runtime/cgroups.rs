@@ -15,7 +15,7 @@ pub enum Layout {
 
 pub fn detect() -> Layout {
     match nix::sys::statfs::statfs(CGROUP_ROOT) {
-        Ok(s) if s.filesystem_type().0 as i64 == CGROUP2_MAGIC => Layout::V2,
+        Ok(s) if s.filesystem_type().0 == CGROUP2_MAGIC => Layout::V2,
         _ => Layout::V1,
     }
 }
@@ -83,7 +83,10 @@ pub fn stats(layout: Layout, path: &str) -> Option<Stats> {
     match layout {
         Layout::V1 => {
             let mem = controller(layout, "memory", path);
-            let usage: u64 = read(mem.join("memory.usage_in_bytes"))?.trim().parse().ok()?;
+            let usage: u64 = read(mem.join("memory.usage_in_bytes"))?
+                .trim()
+                .parse()
+                .ok()?;
             let inactive = read(mem.join("memory.stat"))
                 .and_then(|t| keyed(&t, "total_inactive_file"))
                 .unwrap_or(0);

@@ -60,7 +60,11 @@ impl Runtime {
 
     /// Creates and starts the container described by `bundle/config.json`; returns its pid.
     pub async fn run(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
-        let (root, id, bundle) = (self.state_root.clone(), id.to_string(), bundle.to_path_buf());
+        let (root, id, bundle) = (
+            self.state_root.clone(),
+            id.to_string(),
+            bundle.to_path_buf(),
+        );
         blocking(move || {
             let mut container = ContainerBuilder::new(id.clone(), SyscallType::default())
                 .with_root_path(root)
@@ -76,9 +80,7 @@ impl Runtime {
             // libcontainer marks the caller non-dumpable; the kubelet wants its /proc entries
             // readable by root tools as usual.
             let _ = nix::sys::prctl::set_dumpable(true);
-            container
-                .start()
-                .map_err(|e| rt_err("starting", &id, e))?;
+            container.start().map_err(|e| rt_err("starting", &id, e))?;
             container
                 .pid()
                 .map(|p| p.as_raw())
@@ -146,7 +148,8 @@ impl Runtime {
             let Some(mut c) = Self::load(&root, &id)? else {
                 return Ok(None);
             };
-            c.refresh_status().map_err(|e| rt_err("inspecting", &id, e))?;
+            c.refresh_status()
+                .map_err(|e| rt_err("inspecting", &id, e))?;
             Ok(match c.status() {
                 ContainerStatus::Running | ContainerStatus::Created => c.pid().map(|p| p.as_raw()),
                 _ => None,

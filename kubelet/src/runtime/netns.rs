@@ -98,10 +98,7 @@ fn loopback_up() -> Result<()> {
 
 /// Runs `f` on a thread that has joined the namespace at `path` (for probes that connect to
 /// the pod's own addresses).
-pub fn run_in<T: Send + 'static>(
-    path: &Path,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
+pub fn run_in<T: Send + 'static>(path: &Path, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     std::thread::spawn(move || -> Result<T> {
         nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
