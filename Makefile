@@ -26,9 +26,12 @@ release:
 
 bench:
 	$(CARGO) build --release --workspace --bins
+	$(MAKE) images
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-apiserver --bench api
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-scheduler --bench throughput
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench rollout
+	$(CARGO) bench -p capstan-kubelet --bench container
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench pods
 
 # A static capstan-testapp for test images: $(TARGET_DIR)/release/capstan-testapp.
 .PHONY: images
