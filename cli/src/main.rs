@@ -57,7 +57,7 @@ enum ImageCommand {
 
 fn main() -> anyhow::Result<()> {
     // `capstan up` runs kubelets in this process; their log shims are this binary too.
-    capstan_kubelet::logs::shim::maybe_run();
+    capstan_kubelet::shim::maybe_run();
     capstan_apiserver::alloc_tuning::limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -68,8 +68,9 @@ fn main() -> anyhow::Result<()> {
 async fn async_main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,libcgroups=error,libcontainer=error")
+            }),
         )
         .with_writer(capstan_kubelet::logging::stderr_writer())
         .init();

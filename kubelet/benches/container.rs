@@ -1,22 +1,13 @@
 //! Container lifecycle inside the kubelet's runtime layer (`make bench`, root): overlay
 //! rootfs from the demo busybox image, OCI bundle, libcontainer create+start, exit, delete and
-//! unmount — 50 runs of `true`, sequential; prints the median and p90.
+//! unmount, through the container shim process — 50 runs of `true`, sequential; prints the median and p90.
 
-use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use capstan_kubelet::runtime::bundle::{self, ContainerSpec};
-use capstan_kubelet::runtime::{Runtime, Stdio, cgroups, exit, netns, rootfs};
+use capstan_kubelet::runtime::{Runtime, cgroups, exit, netns, rootfs};
 
 const RUNS: usize = 50;
-
-fn devnull() -> OwnedFd {
-    std::fs::File::options()
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null")
-        .into()
-}
 
 #[tokio::main]
 async fn main() {
@@ -31,7 +22,8 @@ async fn main() {
     let store = capstan_image::ImageStore::open(&dir.path().join("images")).expect("store");
     store.import(&layout).expect("import");
     let image = store.lookup("capstan.local/busybox:1.35").expect("image");
-    let rt = Runtime::new(&dir.path().join("state")).expect("runtime");
+    let shim = std::path::Path::new(env!("CARGO_BIN_EXE_capstan-kubelet"));
+    let rt = Runtime::new(&dir.path().join("state"), shim).expect("runtime");
     let ns = dir.path().join("netns/bench");
     netns::ensure(&ns).expect("netns");
     let parent = format!("/capstan/bench-{}", std::process::id());
@@ -53,19 +45,12 @@ async fn main() {
             ..Default::default()
         };
         bundle::write(&cdir.join("bundle"), &spec).expect("bundle");
+        let log = dir.path().join(format!("{id}.log"));
         let pid = rt
-            .run(
-                &id,
-                &cdir.join("bundle"),
-                Stdio {
-                    stdin: devnull(),
-                    stdout: devnull(),
-                    stderr: devnull(),
-                },
-            )
+            .run(&id, &cdir.join("bundle"), &log, 1 << 20)
             .await
             .expect("run");
-        let status = tokio::time::timeout(Duration::from_secs(10), exit::wait(pid))
+        let status = tokio::time::timeout(Duration::from_secs(10), rt.wait(&id, pid))
             .await
             .expect("exit");
         assert_eq!(status, exit::ExitStatus::Exited(0));

@@ -22,7 +22,8 @@ pub struct ContainerView {
     /// Runs started so far: the current (or last) run's log is `attempts - 1`.
     pub attempts: u32,
     pub env: Vec<String>,
-    pub cwd: String,
+    /// The current run, for exec as the container's user in its working directory.
+    pub run: Option<crate::pods::state::Run>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +42,7 @@ pub struct Context {
     pub shim: PathBuf,
     pub server_port: AtomicU16,
     pub registered: tokio::sync::Notify,
+    pub admission: tokio::sync::Mutex<()>,
     /// (namespace, name) → the pod's containers.
     pub pods: RwLock<HashMap<(String, String), PodView>>,
     /// uid → the latest copy of every pod bound here, for admission and image GC.

@@ -16,6 +16,7 @@ pub mod node;
 pub mod pods;
 pub mod runtime;
 pub mod server;
+pub mod shim;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -50,12 +51,12 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
     let root = config.root_dir.clone();
     std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     let images = ImageStore::open(&root.join("images"))?;
-    let runtime = runtime::Runtime::new(&root.join("runtime"))?;
     let shim = match &config.shim_binary {
         Some(p) => p.clone(),
         None => std::env::current_exe()
             .map_err(|e| Error::io(std::path::Path::new("/proc/self/exe"), e))?,
     };
+    let runtime = runtime::Runtime::new(&root.join("runtime"), &shim)?;
     let ctx = Arc::new(Context {
         recorder: Recorder::spawn(client.clone(), "kubelet"),
         client,
@@ -65,6 +66,7 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
         shim,
         server_port: AtomicU16::new(0),
         registered: tokio::sync::Notify::new(),
+        admission: tokio::sync::Mutex::new(()),
         pods: Default::default(),
         known: Default::default(),
         config,

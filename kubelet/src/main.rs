@@ -60,12 +60,20 @@ async fn client(args: &Args) -> anyhow::Result<kube::Client> {
     Ok(kube::Client::try_from(config)?)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    capstan_kubelet::logs::shim::maybe_run();
+fn main() -> anyhow::Result<()> {
+    // Before any thread exists: this process may be a container shim or exec helper.
+    capstan_kubelet::shim::maybe_run();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async_main())
+}
+
+async fn async_main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,libcgroups=error,libcontainer=error".into()),
         )
         .with_writer(capstan_kubelet::logging::stderr_writer())
         .init();

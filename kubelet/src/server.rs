@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::context::Context;
 use crate::logs;
-use crate::runtime::{ExecRequest, Stdio, cgroups, exit};
+use crate::runtime::{ExecRequest, Stdio, cgroups};
 
 fn status(code: StatusCode, reason: &str, message: String) -> Response {
     let body = json!({
@@ -301,6 +301,29 @@ fn reader_thread(fd: OwnedFd, channel: u8, tx: mpsc::UnboundedSender<(u8, Vec<u8
     });
 }
 
+/// The client went away: the process must not outlive its session.
+fn kill(pid: i32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// Stdin is written on a thread of its own: a process that does not read its input must not
+/// block the async runtime. Dropping the sender closes stdin.
+fn writer_thread(file: std::fs::File) -> std::sync::mpsc::Sender<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut file = file;
+        while let Ok(data) = rx.recv() {
+            if file.write_all(&data).is_err() {
+                break;
+            }
+        }
+    });
+    tx
+}
+
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)
 }
@@ -336,7 +359,7 @@ async fn session(
     v5: bool,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(u8, Vec<u8>)>();
-    let mut stdin_writer: Option<std::fs::File> = None;
+    let mut stdin_writer: Option<std::sync::mpsc::Sender<Vec<u8>>> = None;
     let mut master: Option<OwnedFd> = None;
     let stdio = if opts.tty {
         let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
@@ -345,7 +368,7 @@ async fn session(
         let s3 = slave.try_clone()?;
         let m_read = pty.master.try_clone()?;
         reader_thread(m_read, 1, tx.clone());
-        stdin_writer = Some(std::fs::File::from(pty.master.try_clone()?));
+        stdin_writer = Some(writer_thread(std::fs::File::from(pty.master.try_clone()?)));
         master = Some(pty.master);
         Stdio {
             stdin: slave,
@@ -359,7 +382,7 @@ async fn session(
         reader_thread(out_r, 1, tx.clone());
         reader_thread(err_r, 2, tx.clone());
         if opts.stdin {
-            stdin_writer = Some(std::fs::File::from(in_w));
+            stdin_writer = Some(writer_thread(std::fs::File::from(in_w)));
         }
         Stdio {
             stdin: in_r,
@@ -378,15 +401,17 @@ async fn session(
     if opts.tty {
         env.entry("TERM".into()).or_insert_with(|| "xterm".into());
     }
+    let run = c.run.clone().unwrap_or_default();
     let req = ExecRequest {
         args: opts.command.clone(),
         env,
-        cwd: (!c.cwd.is_empty()).then(|| c.cwd.clone().into()),
-        uid: None,
-        gid: None,
+        cwd: (!run.cwd.is_empty()).then(|| run.cwd.clone().into()),
+        uid: Some(run.uid),
+        gid: Some(run.gid),
+        additional_gids: run.additional_gids.clone(),
     };
-    let pid = match ctx.runtime.exec(&id, req, stdio).await {
-        Ok(pid) => pid,
+    let process = match ctx.runtime.exec(&id, req, stdio).await {
+        Ok(p) => p,
         Err(e) => {
             let msg = json!({"metadata": {}, "status": "Failure", "message": e.to_string(), "reason": "InternalError"});
             let mut frame = vec![3u8];
@@ -396,7 +421,8 @@ async fn session(
             return Ok(());
         }
     };
-    let mut exited = Box::pin(exit::wait(pid));
+    let pid = process.pid;
+    let mut exited = Box::pin(process.wait());
     let mut exit_status = None;
     let mut outputs_open = true;
     loop {
@@ -407,6 +433,7 @@ async fn session(
                     frame.push(ch);
                     frame.extend_from_slice(&data);
                     if socket.send(Message::Binary(frame.into())).await.is_err() {
+                        kill(pid);
                         break;
                     }
                 }
@@ -415,8 +442,8 @@ async fn session(
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Binary(b))) if !b.is_empty() => match b[0] {
                     0 => {
-                        if let Some(w) = stdin_writer.as_mut() {
-                            let _ = w.write_all(&b[1..]);
+                        if let Some(w) = &stdin_writer {
+                            let _ = w.send(b[1..].to_vec());
                         }
                     }
                     4 => {
@@ -430,7 +457,7 @@ async fn session(
                     _ => {}
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    kill(pid);
                     break;
                 }
                 _ => {}

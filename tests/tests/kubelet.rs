@@ -34,6 +34,7 @@ struct Cluster {
     node: String,
     registry: capstan_image::testing::Registry,
     kubelet: Option<Proc>,
+    kubelet_args: Vec<String>,
     up: Option<Proc>,
     port: u16,
     busybox: String,
@@ -61,6 +62,10 @@ fn is_static(p: &Path) -> bool {
 
 impl Cluster {
     fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, &[])
+    }
+
+    fn start_with(name: &str, kubelet_args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let up = Proc::spawn(
@@ -108,6 +113,7 @@ impl Cluster {
             node,
             registry,
             kubelet: None,
+            kubelet_args: kubelet_args.iter().map(|a| a.to_string()).collect(),
             up: Some(up),
             port,
             busybox,
@@ -139,18 +145,20 @@ impl Cluster {
     }
 
     fn start_kubelet(&mut self) {
+        let mut args: Vec<String> = vec![
+            "--server".into(),
+            format!("http://127.0.0.1:{}", self.port),
+            "--node-name".into(),
+            self.node.clone(),
+            "--root-dir".into(),
+            self.root().display().to_string(),
+            "--port".into(),
+            "0".into(),
+        ];
+        args.extend(self.kubelet_args.iter().cloned());
         self.kubelet = Some(Proc::spawn(
             bin("capstan-kubelet"),
-            &[
-                "--server".into(),
-                format!("http://127.0.0.1:{}", self.port),
-                "--node-name".into(),
-                self.node.clone(),
-                "--root-dir".into(),
-                self.root().display().to_string(),
-                "--port".into(),
-                "0".into(),
-            ],
+            &args,
             &[("RUST_LOG", "info")],
         ));
     }
@@ -574,6 +582,26 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
     ))
     .unwrap_or_default();
     assert!(procs.lines().any(|l| l.trim() == pid.to_string()));
+    // A container that ends while its kubelet is down keeps its exit code: its shim, not the
+    // kubelet, is its parent and records it.
+    c.apply(&c.pod(
+        "later",
+        &format!("  restartPolicy: Never\n  containers:\n  - name: c\n    image: {}\n    command: [sh, -c, 'sleep 3; exit 3']\n", c.busybox),
+    ));
+    c.wait_pod("later", "{.status.phase}", |s| s == "Running", 60);
+    c.kill_kubelet();
+    std::thread::sleep(Duration::from_secs(4));
+    c.start_kubelet();
+    c.wait_pod("later", "{.status.phase}", |s| s == "Failed", 60);
+    assert_eq!(
+        c.jsonpath(
+            "later",
+            "{.status.containerStatuses[0].state.terminated.exitCode}"
+        ),
+        "3",
+        "{}",
+        c.jsonpath("later", "{.status}")
+    );
     // The container ignores SIGTERM: deletion waits out the 3 s grace, then SIGKILL.
     let started = Instant::now();
     c.kubectl(&["delete", "pod", "keep"]);
@@ -604,4 +632,76 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
         assert!(Instant::now() < deadline, "orphan not cleaned up");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+fn images_on_node(c: &Cluster) -> String {
+    let out = Command::new(bin("capstan"))
+        .args(["image", "list", "--root-dir"])
+        .arg(c.root())
+        .output()
+        .expect("capstan image list");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn image_gc_removes_unused_images_and_keeps_used_ones() {
+    if !root_or_skip() {
+        return;
+    }
+    // Thresholds of 1 % and 0 % make any real disk "full": every unused image must go.
+    let c = Cluster::start_with(
+        "kt-gc",
+        &[
+            "--image-gc-high-threshold",
+            "1",
+            "--image-gc-low-threshold",
+            "0",
+            "--image-gc-period",
+            "1",
+        ],
+    );
+    let testapp = c
+        .testapp
+        .clone()
+        .expect("make images builds the static testapp");
+    c.apply(&c.pod(
+        "used",
+        &format!(
+            "  containers:\n  - name: c\n    image: {}\n    command: [sleep, '1000']\n",
+            c.busybox
+        ),
+    ));
+    c.apply(&c.pod(
+        "once",
+        &format!("  restartPolicy: Never\n  containers:\n  - name: c\n    image: {testapp}\n    args: [exit, '0']\n"),
+    ));
+    c.wait_pod("once", "{.status.phase}", |s| s == "Succeeded", 60);
+    c.wait_pod("used", "{.status.phase}", |s| s == "Running", 60);
+    assert!(
+        images_on_node(&c).contains("testapp"),
+        "{}",
+        images_on_node(&c)
+    );
+    let layers_before = std::fs::read_dir(c.root().join("images/layers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    c.kubectl(&["delete", "pod", "once"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while images_on_node(&c).contains("testapp") {
+        assert!(Instant::now() < deadline, "unused image not collected");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let list = images_on_node(&c);
+    assert!(
+        list.contains("busybox"),
+        "the image in use was removed: {list}"
+    );
+    let layers_after = std::fs::read_dir(c.root().join("images/layers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        layers_after < layers_before,
+        "no layer freed: {layers_before} -> {layers_after}"
+    );
+    assert_eq!(c.jsonpath("used", "{.status.phase}"), "Running");
 }

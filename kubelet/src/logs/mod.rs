@@ -3,7 +3,6 @@
 //! (see `shim`), so log pipes outlive kubelet restarts; `reader` serves `kubectl logs`.
 
 pub mod reader;
-pub mod shim;
 
 use std::path::{Path, PathBuf};
 

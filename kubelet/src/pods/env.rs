@@ -9,6 +9,8 @@ use capstan_api_types::quantity;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, EnvVar, Pod, Secret};
 use kube::{Api, Client};
 
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Why a container cannot be configured: shown as CreateContainerConfigError.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError(pub String);
@@ -363,6 +365,11 @@ pub async fn resolve(
             expand(value.as_deref().unwrap_or(""), &vars)
         };
         set(&mut order, &mut vars, name.clone(), v);
+    }
+    if !vars.contains_key("PATH") {
+        // As containerd does: libcontainer refuses a process without PATH.
+        order.insert(0, "PATH".into());
+        vars.insert("PATH".into(), DEFAULT_PATH.into());
     }
     Ok(order
         .into_iter()

@@ -6,8 +6,9 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
+use super::state::Run;
 use crate::error::{Error, Result};
-use crate::runtime::{ExecRequest, Runtime, Stdio, exit};
+use crate::runtime::{ExecRequest, Runtime, Stdio};
 
 pub struct Output {
     /// None when the command did not finish within the timeout (it was killed).
@@ -28,9 +29,10 @@ pub fn env_map(env: &[String]) -> HashMap<String, String> {
         .collect()
 }
 
+/// Runs `args` in the container of `target` as its user, in its working directory.
 pub async fn run(
     runtime: &Runtime,
-    container_id: &str,
+    target: &Run,
     args: Vec<String>,
     env: HashMap<String, String>,
     timeout: Duration,
@@ -48,24 +50,27 @@ pub async fn run(
     let req = ExecRequest {
         args,
         env,
-        cwd: None,
-        uid: None,
-        gid: None,
+        cwd: (!target.cwd.is_empty()).then(|| target.cwd.clone().into()),
+        uid: Some(target.uid),
+        gid: Some(target.gid),
+        additional_gids: target.additional_gids.clone(),
     };
-    let pid = runtime.exec(container_id, req, stdio).await?;
+    let process = runtime.exec(&target.id, req, stdio).await?;
+    let pid = process.pid;
     let reader = tokio::task::spawn_blocking(move || {
         let mut buf = Vec::new();
         let _ = std::fs::File::from(r).take(64 * 1024).read_to_end(&mut buf);
         String::from_utf8_lossy(&buf).into_owned()
     });
-    let code = match tokio::time::timeout(timeout, exit::wait(pid)).await {
+    let mut waiting = Box::pin(process.wait());
+    let code = match tokio::time::timeout(timeout, &mut waiting).await {
         Ok(s) => s.code(),
         Err(_) => {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
-            let _ = exit::wait(pid).await;
+            let _ = waiting.await;
             None
         }
     };

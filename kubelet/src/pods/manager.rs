@@ -141,8 +141,14 @@ fn uid_prefix(id: &str) -> &str {
     id.get(..UID_LEN).unwrap_or(id)
 }
 
-/// Removes every trace of pods the API no longer has.
-pub async fn cleanup_orphans(ctx: &Context, live: &HashSet<String>) {
+/// Removes every trace of pods the API no longer has. Pods that arrived after the list
+/// (`ctx.known`) count as live too.
+pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
+    let mut live = listed.clone();
+    if let Ok(k) = ctx.known.read() {
+        live.extend(k.keys().cloned());
+    }
+    let live = &live;
     let dead_pod_dirs: Vec<String> = std::fs::read_dir(ctx.pods_dir())
         .map(|it| {
             it.flatten()

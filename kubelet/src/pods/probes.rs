@@ -88,7 +88,7 @@ impl Tracker {
 
 pub struct Target<'a> {
     pub runtime: &'a Runtime,
-    pub container_id: &'a str,
+    pub run: &'a super::state::Run,
     pub container: &'a Container,
     pub env: &'a [String],
     /// None for hostNetwork pods: probes connect from the host.
@@ -114,15 +114,9 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
     let timeout = Duration::from_secs(probe.timeout_seconds.unwrap_or(1).max(1) as u64);
     if let Some(e) = &probe.exec {
         let args = e.command.clone().unwrap_or_default();
-        let out = exec::run(
-            t.runtime,
-            t.container_id,
-            args,
-            exec::env_map(t.env),
-            timeout,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let out = exec::run(t.runtime, t.run, args, exec::env_map(t.env), timeout)
+            .await
+            .map_err(|e| e.to_string())?;
         return match out.exit_code {
             Some(0) => Ok(()),
             Some(code) => Err(format!(
@@ -170,7 +164,14 @@ pub async fn run(probe: &Probe, t: &Target<'_>) -> Result<(), String> {
         .unwrap_or_else(|| "127.0.0.1".into());
     let check = move || connect_and_check(&host, port, http, timeout);
     match &t.netns {
-        Some(ns) => netns::run_in(ns, check).map_err(|e| e.to_string())?,
+        Some(ns) => {
+            let ns = ns.clone();
+            // run_in joins its thread: keep that off the async workers.
+            tokio::task::spawn_blocking(move || netns::run_in(&ns, check))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?
+        }
         None => tokio::task::spawn_blocking(check)
             .await
             .map_err(|e| e.to_string())?,

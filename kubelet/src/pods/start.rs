@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::logs;
 use crate::runtime::bundle::{self, ContainerSpec, Mount, MountSource, Resources, User};
-use crate::runtime::{Stdio, exit, rootfs};
+use crate::runtime::{exit, rootfs};
 
 /// Why a start failed, in the container reason Kubernetes would show.
 #[derive(Debug)]
@@ -287,12 +287,8 @@ fn volume_mounts(plan: &Plan<'_>) -> Result<Vec<Mount>, StartError> {
             {
                 return Err(StartError::Config(format!("invalid subPath {sub:?}")));
             }
-            let p = base.join(rel);
-            if !p.exists() {
-                std::fs::create_dir_all(&p)
-                    .map_err(|e| StartError::Create(format!("creating subPath {sub:?}: {e}")))?;
-            }
-            p
+            subpath_source(base, rel)
+                .map_err(|e| StartError::Create(format!("subPath {sub:?}: {e}")))?
         };
         out.push(Mount {
             destination: m.mount_path.clone(),
@@ -301,6 +297,24 @@ fn volume_mounts(plan: &Plan<'_>) -> Result<Vec<Mount>, StartError> {
         });
     }
     Ok(out)
+}
+
+/// The host path of a subPath, created component by component without following any
+/// symlink, so a container cannot point a subPath at the host (CVE-2017-1002101).
+fn subpath_source(base: &Path, rel: &Path) -> std::io::Result<PathBuf> {
+    let mut p = base.to_path_buf();
+    for comp in rel.components() {
+        p.push(comp);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(std::io::Error::other("contains a symbolic link"));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&p)?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(p)
 }
 
 pub fn termination_log(pod_dir: &Path, name: &str, attempt: u32) -> PathBuf {
@@ -345,6 +359,10 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
     }
     let mut mounts = volume_mounts(plan)?;
     let dir = ctx.containers_dir().join(&id);
+    // Leftovers of a start that crashed half way (state dir, mounted overlay) would make
+    // libcontainer refuse the id or reuse a dirty upper dir.
+    let _ = ctx.runtime.delete(&id).await;
+    let _ = rootfs::remove(&dir);
     let result = async {
         let fs = rootfs::mount_overlay(&dir.join("rootfs"), &image.layers)
             .map_err(|e| StartError::Create(e.to_string()))?;
@@ -398,7 +416,7 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
             args,
             env: env.clone(),
             cwd: cwd.clone(),
-            user,
+            user: user.clone(),
             hostname,
             rootfs: fs.merged(),
             readonly_rootfs: sc
@@ -419,33 +437,26 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
         bundle::write(&bundle_dir, &spec).map_err(|e| StartError::Create(e.to_string()))?;
         let log_dir = ctx.pod_log_dir(&ns, &name, &uid).join(&c.name);
         let log = logs::path(&log_dir, plan.attempt);
-        let (shim, log2, max) = (ctx.shim.clone(), log.clone(), ctx.config.log_max_bytes);
-        let (out, err) = tokio::task::spawn_blocking(move || logs::shim::spawn(&shim, &log2, max))
-            .await
-            .map_err(|e| StartError::Create(e.to_string()))?
-            .map_err(|e| StartError::Create(e.to_string()))?;
-        let stdin =
-            std::fs::File::open("/dev/null").map_err(|e| StartError::Create(e.to_string()))?;
-        // A leftover state dir from a crashed start would make libcontainer refuse the id.
-        let _ = ctx.runtime.delete(&id).await;
+        std::fs::create_dir_all(&log_dir).map_err(|e| StartError::Create(e.to_string()))?;
+        logs::remove(&log);
         let pid = ctx
             .runtime
-            .run(
-                &id,
-                &bundle_dir,
-                Stdio {
-                    stdin: stdin.into(),
-                    stdout: out,
-                    stderr: err,
-                },
-            )
+            .run(&id, &bundle_dir, &log, ctx.config.log_max_bytes)
             .await
             .map_err(|e| StartError::Create(e.to_string()))?;
-        Ok::<_, StartError>((pid, log, cgroup, cwd))
+        Ok::<_, StartError>((pid, log, cgroup, cwd, user))
     }
     .await;
     match result {
-        Ok((pid, log, cgroup, cwd)) => {
+        Ok((pid, log, cgroup, cwd, user)) => {
+            // Kubernetes keeps the logs of the current and the previous run only.
+            if plan.attempt >= 2 {
+                let log_dir = ctx.pod_log_dir(&ns, &name, &uid).join(&c.name);
+                for old in 0..plan.attempt - 1 {
+                    logs::remove(&logs::path(&log_dir, old));
+                    let _ = std::fs::remove_file(termination_log(plan.pod_dir, &c.name, old));
+                }
+            }
             ctx.images.touch(&image.reference);
             Ok(Started {
                 run: Run {
@@ -465,6 +476,11 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
                     ),
                     log,
                     cgroup,
+                    uid: user.uid,
+                    gid: user.gid,
+                    additional_gids: user.additional_gids.clone(),
+                    cwd: cwd.clone(),
+                    env: env.clone(),
                 },
                 env,
                 cwd,
@@ -481,5 +497,6 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
 /// Removes everything of a finished run except its log.
 pub async fn cleanup_run(ctx: &Context, id: &str) -> Result<(), Error> {
     ctx.runtime.delete(id).await?;
+    let _ = std::fs::remove_file(ctx.runtime.exit_file(id));
     rootfs::remove(&ctx.containers_dir().join(id))
 }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Run {
     pub id: String,
     pub pid: i32,
@@ -20,9 +21,17 @@ pub struct Run {
     pub image_id: String,
     pub log: PathBuf,
     pub cgroup: String,
+    /// The user and directory the container runs as, for exec, probes and hooks.
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub cwd: String,
+    /// The resolved environment, so exec after a kubelet restart sees the same variables.
+    pub env: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Exit {
     pub exit_code: i32,
     pub signal: Option<i32>,
@@ -35,13 +44,15 @@ pub struct Exit {
     pub image_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Waiting {
     pub reason: String,
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct ContainerState {
     pub restart_count: u32,
     /// Runs started so far; the next run's log file and id use this number.
@@ -66,6 +77,7 @@ pub struct ContainerState {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct PodState {
     pub uid: String,
     pub namespace: String,

@@ -130,6 +130,23 @@ impl Worker {
     /// Re-attaches to runs recorded as running: the same pid with the same start time is our
     /// container; anything else ended while we were away.
     async fn adopt(&mut self) {
+        // A start interrupted by a crash (after libcontainer created it, before the checkpoint)
+        // left a container nobody knows: remove it rather than run a duplicate.
+        let known: Vec<String> = self
+            .st
+            .containers
+            .values()
+            .filter_map(|c| c.running.as_ref().map(|r| r.id.clone()))
+            .collect();
+        let prefix = format!("{}-", self.st.uid);
+        for id in self.ctx.runtime.list() {
+            if id.starts_with(&prefix) && !known.contains(&id) {
+                tracing::info!(container = %id, "removing a container whose start was interrupted");
+                if let Err(e) = start::cleanup_run(&self.ctx, &id).await {
+                    tracing::warn!(container = %id, error = %e, "removing an interrupted container");
+                }
+            }
+        }
         let names: Vec<String> = self.st.containers.keys().cloned().collect();
         for name in names {
             let Some(run) = self
@@ -151,9 +168,14 @@ impl Worker {
                         }
                     }
                 }
+                self.env
+                    .insert(name.clone(), (run.env.clone(), run.cwd.clone()));
                 self.watch_exit(&name, &run.id, run.pid);
             } else {
-                self.record_exit(&name, &run.id, ExitStatus::Unknown).await;
+                // Ended while we were away: its shim recorded how.
+                let status = crate::shim::read_exit(&self.ctx.runtime.exit_file(&run.id))
+                    .unwrap_or(ExitStatus::Unknown);
+                self.record_exit(&name, &run.id, status).await;
             }
         }
         self.save();
@@ -165,9 +187,10 @@ impl Worker {
 
     fn watch_exit(&self, name: &str, id: &str, pid: i32) {
         let tx = self.tx.clone();
+        let runtime = self.ctx.runtime.clone();
         let (name, id) = (name.to_string(), id.to_string());
         tokio::spawn(async move {
-            let status = exit::wait(pid).await;
+            let status = runtime.wait(&id, pid).await;
             let _ = tx.send(Msg::Exited { name, id, status });
         });
     }
@@ -203,7 +226,8 @@ impl Worker {
         };
         let oom = cgroups::oom_kills(self.ctx.cgroups, &run.cgroup) > 0;
         let (code, reason, mut message) = match status.code() {
-            _ if oom => (137, "OOMKilled".to_string(), None),
+            // An OOM kill of some helper process does not make a clean exit an OOMKilled one.
+            Some(137) | None if oom => (137, "OOMKilled".to_string(), None),
             Some(0) => (0, "Completed".to_string(), None),
             Some(c) => (c, "Error".to_string(), None),
             None => (
@@ -295,17 +319,22 @@ impl Worker {
             return Next::Finished;
         }
         if !self.st.admitted && self.st.rejected.is_none() {
+            // One admission at a time, so concurrent pods cannot overcommit the node.
+            let ctx = self.ctx.clone();
+            let _one_at_a_time = ctx.admission.lock().await;
             match self.admit().await {
-                Ok(()) => {
+                Some(Ok(())) => {
                     self.st.admitted = true;
                     self.st.start_time = Some(rfc3339_now());
                 }
-                Err((reason, message)) => {
+                Some(Err((reason, message))) => {
                     self.ctx
                         .recorder
                         .warning(&*self.pod, &reason, message.clone());
                     self.st.rejected = Some((reason, message));
                 }
+                // The Node is not readable yet: decide later rather than reject wrongly.
+                None => return Next::Wait(Duration::from_secs(1)),
             }
             self.save();
         }
@@ -335,15 +364,16 @@ impl Worker {
         Next::Wait(wake)
     }
 
-    async fn admit(&self) -> Result<(), (String, String)> {
+    async fn admit(&self) -> Option<Result<(), (String, String)>> {
         let ctx = &self.ctx;
         let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(ctx.client.clone());
         let labels = nodes
             .get_opt(&ctx.config.node_name)
             .await
             .ok()
-            .flatten()
-            .and_then(|n| n.metadata.labels)
+            .flatten()?
+            .metadata
+            .labels
             .unwrap_or_default();
         let facts = super::admission::NodeFacts {
             labels,
@@ -353,7 +383,7 @@ impl Worker {
             max_pods: ctx.config.max_pods as usize,
         };
         let others: Vec<Pod> = super::manager::admitted_pods(ctx, &uid_of(&self.pod)).await;
-        super::admission::admit(&self.pod, &facts, &others)
+        Some(super::admission::admit(&self.pod, &facts, &others))
     }
 
     /// Pod-level setup, idempotent: directories, network namespace, volumes, pod files.
@@ -592,18 +622,41 @@ impl Worker {
             .warning(&*self.pod, "Failed", format!("Error: {reason}: {message}"));
         let now = unix_now();
         let s = self.st.containers.entry(c.name.clone()).or_default();
+        if reason == "CreateContainerError" {
+            // The process could not be started (bad command, missing binary): a run that
+            // ended at once with 128, as Kubernetes reports it, so the restart policy and
+            // the crash back-off apply instead of retrying forever.
+            let at = rfc3339_now();
+            s.prev_exit = s.last_exit.take();
+            s.last_exit = Some(Exit {
+                exit_code: 128,
+                reason: "StartError".into(),
+                message: Some(message),
+                started_at: at.clone(),
+                finished_at: at,
+                container_id: super::start::container_id(&self.st.uid, &c.name, s.attempts),
+                image: c.image.clone().unwrap_or_default(),
+                ..Default::default()
+            });
+            if s.attempts > 0 {
+                s.restart_count += 1;
+            }
+            s.attempts += 1;
+            s.waiting = None;
+            let delay = s.backoff_seconds;
+            s.backoff_seconds = state::next_backoff(delay, 0);
+            s.backoff_until = now + delay;
+            self.save();
+            return Some(Duration::from_secs(delay.max(1)));
+        }
         s.waiting = Some(Waiting {
             reason: reason.into(),
             message: Some(message),
         });
         let retry = if pull {
-            let d = state::next_backoff(s.pull_backoff_seconds, 0).max(10);
-            let this = if s.pull_backoff_seconds == 0 {
-                10
-            } else {
-                s.pull_backoff_seconds
-            };
-            s.pull_backoff_seconds = d.max(this);
+            // 10 s, 20 s, 40 s … 5 min between pulls of an image that fails.
+            let this = s.pull_backoff_seconds.clamp(10, 300);
+            s.pull_backoff_seconds = (this * 2).min(300);
             s.pull_backoff_until = now + this;
             this
         } else {
@@ -648,7 +701,16 @@ impl Worker {
             .get(&c.name)
             .map(|(e, _)| exec::env_map(e))
             .unwrap_or_default();
-        let out = exec::run(&self.ctx.runtime, id, cmd, env, Duration::from_secs(30)).await;
+        let Some(run) = self
+            .st
+            .containers
+            .get(&c.name)
+            .and_then(|cs| cs.running.clone())
+            .filter(|r| r.id == id)
+        else {
+            return;
+        };
+        let out = exec::run(&self.ctx.runtime, &run, cmd, env, Duration::from_secs(30)).await;
         let failed = match &out {
             Ok(o) => o.exit_code != Some(0),
             Err(_) => true,
@@ -702,7 +764,7 @@ impl Worker {
             let (env, _) = self.env.get(&name).cloned().unwrap_or_default();
             let target = probes::Target {
                 runtime: &self.ctx.runtime,
-                container_id: &run.id,
+                run: &run,
                 container: &c,
                 env: &env,
                 netns: (!self.host_network()).then(|| self.netns_path()),
@@ -786,7 +848,15 @@ impl Worker {
                 .map(|(e, _)| exec::env_map(e))
                 .unwrap_or_default();
             let left = deadline.saturating_duration_since(Instant::now());
-            let _ = exec::run(&self.ctx.runtime, id, cmd, env, left).await;
+            if let Some(run) = self
+                .st
+                .containers
+                .get(&c.name)
+                .and_then(|cs| cs.running.clone())
+                .filter(|r| r.id == id)
+            {
+                let _ = exec::run(&self.ctx.runtime, &run, cmd, env, left).await;
+            }
         }
         if grace > 0 {
             let _ = self.ctx.runtime.kill(id, Signal::SIGTERM, false).await;
@@ -846,13 +916,24 @@ impl Worker {
 
     /// Removes everything of the pod on this node: containers, mounts, netns, cgroups, logs.
     async fn teardown(&mut self) {
-        let ids: Vec<String> = self
+        let mut ids: Vec<String> = self
             .ctx
             .runtime
             .list()
             .into_iter()
             .filter(|id| id.starts_with(&self.st.uid))
             .collect();
+        // Overlays of starts that crashed before libcontainer had state for them.
+        if let Ok(entries) = std::fs::read_dir(self.ctx.containers_dir()) {
+            for e in entries.flatten() {
+                if let Ok(name) = e.file_name().into_string()
+                    && name.starts_with(&self.st.uid)
+                    && !ids.contains(&name)
+                {
+                    ids.push(name);
+                }
+            }
+        }
         for id in ids {
             if let Err(e) = start::cleanup_run(&self.ctx, &id).await {
                 tracing::warn!(container = %id, error = %e, "removing container");
@@ -877,7 +958,13 @@ impl Worker {
             &self.st.name,
             &self.st.uid,
         ));
-        self.ctx.set_view(&self.st.namespace, &self.st.name, None);
+        if self
+            .ctx
+            .view(&self.st.namespace, &self.st.name)
+            .is_some_and(|v| v.uid == self.st.uid)
+        {
+            self.ctx.set_view(&self.st.namespace, &self.st.name, None);
+        }
     }
 
     async fn finish_deletion(&self) {
@@ -890,10 +977,18 @@ impl Worker {
             }),
             ..DeleteParams::default()
         };
-        match api.delete(&self.st.name, &dp).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-            Err(e) => tracing::warn!(pod = %self.st.name, error = %e, "finishing pod deletion"),
+        // Until it lands: a pod whose final delete is lost would stay Terminating forever.
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match api.delete(&self.st.name, &dp).await {
+                Ok(_) => return,
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => return,
+                Err(e) => {
+                    tracing::warn!(pod = %self.st.name, error = %e, "finishing pod deletion; retrying")
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(10));
         }
     }
 
@@ -906,7 +1001,7 @@ impl Worker {
             .containers
             .iter()
             .map(|(n, cs)| {
-                let (env, cwd) = self.env.get(n).cloned().unwrap_or_default();
+                let env = self.env.get(n).map(|(e, _)| e.clone()).unwrap_or_default();
                 (
                     n.clone(),
                     ContainerView {
@@ -914,7 +1009,7 @@ impl Worker {
                         log_dir: log_base.join(n),
                         attempts: cs.attempts,
                         env,
-                        cwd,
+                        run: cs.running.clone(),
                     },
                 )
             })

@@ -233,7 +233,6 @@ pub fn config_json(spec: &ContainerSpec) -> Result<Value> {
         });
     }
     v["mounts"] = Value::Array(mounts);
-    let linux = &mut v["linux"];
     let mut namespaces = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),
@@ -241,10 +240,18 @@ pub fn config_json(spec: &ContainerSpec) -> Result<Value> {
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
+    // No path means the host's network (hostNetwork pods): no network namespace, and the
+    // host's UTS namespace so the hostname is the node's.
     match &spec.netns {
         Some(path) => namespaces.push(json!({"type": "network", "path": path})),
-        None => namespaces.push(json!({"type": "network"})),
+        None => {
+            namespaces.retain(|n| n["type"] != "uts");
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("hostname");
+            }
+        }
     }
+    let linux = &mut v["linux"];
     linux["namespaces"] = Value::Array(namespaces);
     linux["cgroupsPath"] = json!(spec.cgroups_path);
     // Built without libcontainer's libseccomp feature: say so by asking for no profile,

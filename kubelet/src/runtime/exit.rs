@@ -46,6 +46,20 @@ fn reap(pid: i32) -> Option<ExitStatus> {
     }
 }
 
+/// Resolves when container `pid` has ended, with the status its shim recorded in
+/// `exit_file` (the shim, not the kubelet, is the container's parent).
+pub async fn wait_container(pid: i32, exit_file: &std::path::Path) -> ExitStatus {
+    let _ = wait(pid).await;
+    // The shim reaps the container and writes the file right after.
+    for _ in 0..100 {
+        if let Some(s) = crate::shim::read_exit(exit_file) {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    ExitStatus::Unknown
+}
+
 /// Resolves when `pid` has ended.
 pub async fn wait(pid: i32) -> ExitStatus {
     let fd = match pidfd_open(pid) {

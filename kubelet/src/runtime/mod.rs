@@ -12,9 +12,7 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::{Container, ContainerStatus};
-use libcontainer::syscall::syscall::SyscallType;
 use nix::sys::signal::Signal;
 
 use crate::error::{Error, Result};
@@ -22,6 +20,20 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Runtime {
     state_root: PathBuf,
+    exits: PathBuf,
+    shim: PathBuf,
+}
+
+/// A process started by `exec`; `wait` resolves with its exit status.
+pub struct ExecProcess {
+    pub pid: i32,
+    exit: tokio::task::JoinHandle<exit::ExitStatus>,
+}
+
+impl ExecProcess {
+    pub async fn wait(self) -> exit::ExitStatus {
+        self.exit.await.unwrap_or(exit::ExitStatus::Unknown)
+    }
 }
 
 /// The standard streams of a new process.
@@ -32,12 +44,14 @@ pub struct Stdio {
 }
 
 /// What `exec` runs inside a running container.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ExecRequest {
     pub args: Vec<String>,
     pub env: HashMap<String, String>,
     pub cwd: Option<PathBuf>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    pub additional_gids: Vec<u32>,
 }
 
 fn rt_err(what: &str, id: &str, e: impl std::fmt::Display) -> Error {
@@ -51,42 +65,59 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 impl Runtime {
-    pub fn new(state_root: &Path) -> Result<Runtime> {
-        std::fs::create_dir_all(state_root).map_err(|e| Error::io(state_root, e))?;
+    /// `shim` is the executable run as container shim and exec helper (a binary whose `main`
+    /// calls `capstan_kubelet::shim::maybe_run` first).
+    pub fn new(state_root: &Path, shim: &Path) -> Result<Runtime> {
+        let exits = state_root.with_extension("exits");
+        for d in [state_root, exits.as_path()] {
+            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+        }
         Ok(Runtime {
             state_root: state_root.to_path_buf(),
+            exits,
+            shim: shim.to_path_buf(),
         })
     }
 
-    /// Creates and starts the container described by `bundle/config.json`; returns its pid.
-    pub async fn run(&self, id: &str, bundle: &Path, stdio: Stdio) -> Result<i32> {
-        let (root, id, bundle) = (
-            self.state_root.clone(),
-            id.to_string(),
-            bundle.to_path_buf(),
-        );
+    /// Where the shim of container `id` records how it ended.
+    pub fn exit_file(&self, id: &str) -> PathBuf {
+        self.exits.join(id)
+    }
+
+    /// Creates and starts the container described by `bundle/config.json` under its shim,
+    /// which writes its output to `log` (CRI format); returns the container's pid.
+    pub async fn run(
+        &self,
+        id: &str,
+        bundle: &Path,
+        log: &Path,
+        log_max_bytes: u64,
+    ) -> Result<i32> {
+        let exit_file = self.exit_file(id);
+        let _ = std::fs::remove_file(&exit_file);
+        let args: Vec<std::ffi::OsString> = vec![
+            self.state_root.clone().into(),
+            id.into(),
+            bundle.into(),
+            log.into(),
+            log_max_bytes.to_string().into(),
+            exit_file.into(),
+        ];
+        let (shim, id) = (self.shim.clone(), id.to_string());
         blocking(move || {
-            let mut container = ContainerBuilder::new(id.clone(), SyscallType::default())
-                .with_root_path(root)
-                .map_err(|e| rt_err("creating", &id, e))?
-                .with_stdin(stdio.stdin)
-                .with_stdout(stdio.stdout)
-                .with_stderr(stdio.stderr)
-                .as_init(bundle)
-                .with_systemd(false)
-                .with_detach(true)
-                .build()
-                .map_err(|e| rt_err("creating", &id, e))?;
-            // libcontainer marks the caller non-dumpable; the kubelet wants its /proc entries
-            // readable by root tools as usual.
-            let _ = nix::sys::prctl::set_dumpable(true);
-            container.start().map_err(|e| rt_err("starting", &id, e))?;
-            container
-                .pid()
-                .map(|p| p.as_raw())
-                .ok_or_else(|| Error::Runtime(format!("container {id} started without a pid")))
+            let (mut child, report) = crate::shim::spawn(&shim, crate::shim::SHIM_ARG, &args, None)
+                .map_err(|e| rt_err("starting the shim of", &id, e))?;
+            // The first shim process only forks the detached one and exits.
+            let _ = child.wait();
+            let mut reader = std::io::BufReader::new(report);
+            crate::shim::read_pid(&mut reader).map_err(|e| rt_err("creating", &id, e))
         })
         .await
+    }
+
+    /// The exit status of container `id` whose process `pid` has ended.
+    pub async fn wait(&self, id: &str, pid: i32) -> exit::ExitStatus {
+        exit::wait_container(pid, &self.exit_file(id)).await
     }
 
     fn load(root: &Path, id: &str) -> Result<Option<Container>> {
@@ -169,28 +200,34 @@ impl Runtime {
             .unwrap_or_default()
     }
 
-    /// Starts a process inside a running container; returns its pid (a child of ours).
-    pub async fn exec(&self, id: &str, req: ExecRequest, stdio: Stdio) -> Result<i32> {
-        let (root, id) = (self.state_root.clone(), id.to_string());
-        blocking(move || {
-            let pid = ContainerBuilder::new(id.clone(), SyscallType::default())
-                .with_root_path(root)
-                .map_err(|e| rt_err("exec in", &id, e))?
-                .with_stdin(stdio.stdin)
-                .with_stdout(stdio.stdout)
-                .with_stderr(stdio.stderr)
-                .as_tenant()
-                .with_container_args(req.args)
-                .with_env(req.env)
-                .with_cwd(req.cwd)
-                .with_user(req.uid)
-                .with_group(req.gid)
-                .with_detach(true)
-                .build()
-                .map_err(|e| rt_err("exec in", &id, e))?;
-            let _ = nix::sys::prctl::set_dumpable(true);
-            Ok(pid.as_raw())
+    /// Starts a process inside a running container through a one-shot helper process.
+    pub async fn exec(&self, id: &str, req: ExecRequest, stdio: Stdio) -> Result<ExecProcess> {
+        let json = serde_json::to_string(&req).map_err(|e| Error::Runtime(e.to_string()))?;
+        let args: Vec<std::ffi::OsString> =
+            vec![self.state_root.clone().into(), id.into(), json.into()];
+        let (shim, id) = (self.shim.clone(), id.to_string());
+        let (pid, mut child, reader) = blocking(move || {
+            let (child, report) =
+                crate::shim::spawn(&shim, crate::shim::EXEC_ARG, &args, Some(stdio))
+                    .map_err(|e| rt_err("exec in", &id, e))?;
+            let mut reader = std::io::BufReader::new(report);
+            let pid = crate::shim::read_pid(&mut reader).map_err(|e| rt_err("exec in", &id, e))?;
+            Ok((pid, child, reader))
         })
-        .await
+        .await?;
+        let exit = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut reader = reader;
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = child.wait();
+            let mut parts = line.split_whitespace();
+            match (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
+                (Some("exited"), Some(c)) => exit::ExitStatus::Exited(c),
+                (Some("signaled"), Some(s)) => exit::ExitStatus::Signaled(s),
+                _ => exit::ExitStatus::Unknown,
+            }
+        });
+        Ok(ExecProcess { pid, exit })
     }
 }
