@@ -23,11 +23,8 @@ fn skip() -> bool {
     false
 }
 
-#[tokio::test]
-async fn busybox_container_runs_exits_and_is_cleaned_up() {
-    if skip() {
-        return;
-    }
+/// A temp dir with the demo busybox image imported, and a runtime whose shim is the kubelet.
+fn setup() -> (tempfile::TempDir, capstan_image::Image, Runtime) {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
     capstan_image::demo::build_busybox_layout(&layout, "capstan.local/busybox:1.35").unwrap();
@@ -36,6 +33,15 @@ async fn busybox_container_runs_exits_and_is_cleaned_up() {
     let image = store.lookup("capstan.local/busybox:1.35").unwrap();
     let shim = std::path::Path::new(env!("CARGO_BIN_EXE_capstan-kubelet"));
     let rt = Runtime::new(&dir.path().join("state"), shim).unwrap();
+    (dir, image, rt)
+}
+
+#[tokio::test]
+async fn busybox_container_runs_exits_and_is_cleaned_up() {
+    if skip() {
+        return;
+    }
+    let (dir, image, rt) = setup();
     let ns = dir.path().join("netns/pod1");
     netns::ensure(&ns).unwrap();
     let mut times = Vec::new();
@@ -105,14 +111,7 @@ async fn exec_runs_in_the_container_and_reports_the_exit_code() {
     if skip() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let layout = dir.path().join("layout");
-    capstan_image::demo::build_busybox_layout(&layout, "capstan.local/busybox:1.35").unwrap();
-    let store = capstan_image::ImageStore::open(&dir.path().join("images")).unwrap();
-    store.import(&layout).unwrap();
-    let image = store.lookup("capstan.local/busybox:1.35").unwrap();
-    let shim = std::path::Path::new(env!("CARGO_BIN_EXE_capstan-kubelet"));
-    let rt = Runtime::new(&dir.path().join("state"), shim).unwrap();
+    let (dir, image, rt) = setup();
     let id = format!("rt-exec-{}", std::process::id());
     let cdir = dir.path().join("containers").join(&id);
     let ns = dir.path().join("netns/exec");
