@@ -309,7 +309,8 @@ fn pods_run_with_env_volumes_limits_logs_and_exec() {
     let c = Cluster::start("kt-basic");
     c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {greeting: hello, file.txt: from-configmap}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: sec}\nstringData: {token: s3cret}\n");
     let spec = format!(
-        "  initContainers:
+        "  terminationGracePeriodSeconds: 2
+  initContainers:
   - name: init
     image: {bb}
     command: [sh, -c, 'echo init-ran > /work/order']
@@ -413,6 +414,22 @@ fn pods_run_with_env_volumes_limits_logs_and_exec() {
         |s| s == "updated",
         40,
     );
+    // A new image on the running pod restarts that container, as Kubernetes does.
+    if let Some(testapp) = c.testapp.clone() {
+        c.kubectl(&["set", "image", "pod/web", &format!("app={testapp}")]);
+        c.wait_pod(
+            "web",
+            "{.status.containerStatuses[0].restartCount}",
+            |s| s == "1",
+            60,
+        );
+        c.wait_pod(
+            "web",
+            "{.status.containerStatuses[0].imageID}",
+            |s| s.contains("testapp"),
+            30,
+        );
+    }
     // Deleting finishes once the containers are gone, and leaves nothing behind.
     c.kubectl(&["delete", "pod", "web", "--grace-period=1"]);
     assert!(!c.root().join("pods").join(&uid).exists());

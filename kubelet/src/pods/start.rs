@@ -49,6 +49,13 @@ pub struct Started {
     pub cwd: String,
 }
 
+/// A stable digest of the container's spec (sha256 of its JSON).
+pub fn spec_hash(c: &Container) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_vec(c).unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(&json)[..8])
+}
+
 pub fn container_id(uid: &str, name: &str, attempt: u32) -> String {
     format!("{uid}-{name}-{attempt}")
 }
@@ -481,6 +488,7 @@ async fn start_inner(plan: &Plan<'_>, image: &Image) -> Result<Started, StartErr
                     additional_gids: user.additional_gids.clone(),
                     cwd: cwd.clone(),
                     env: env.clone(),
+                    spec_hash: spec_hash(c),
                 },
                 env,
                 cwd,

@@ -28,6 +28,9 @@ pub struct Run {
     pub cwd: String,
     /// The resolved environment, so exec after a kubelet restart sees the same variables.
     pub env: Vec<String>,
+    /// Hash of the container's spec this run was started from; a changed spec (a new
+    /// image) restarts the container, as Kubernetes does.
+    pub spec_hash: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -480,6 +480,21 @@ impl Worker {
                 .entry(c.name.clone())
                 .or_default()
                 .clone();
+            if let Some(run) = &cs.running
+                && !run.spec_hash.is_empty()
+                && run.spec_hash != start::spec_hash(c)
+            {
+                self.ctx.recorder.normal(
+                    &*self.pod,
+                    "Killing",
+                    format!("Container {} definition changed, will be restarted", c.name),
+                );
+                let grace = spec.termination_grace_period_seconds.unwrap_or(30);
+                let (id, pid) = (run.id.clone(), run.pid);
+                self.stop_container(c, &id, pid, grace).await;
+                // The exit arrives as a message; the restart follows the restart policy.
+                continue;
+            }
             if cs.running.is_some() || cs.done {
                 continue;
             }
