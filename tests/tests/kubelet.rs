@@ -254,7 +254,8 @@ impl Cluster {
     }
 }
 
-/// Kills whatever a failed test left: kubelet, container processes, log shims, mounts, cgroups.
+/// Kills whatever a failed test left: kubelet, container processes, shims, mounts, cgroups.
+/// (The shim pattern is bracketed so it cannot match this shell's own command line.)
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.kubectl_out(&["delete", "pods", "--all", "--wait=false"], None);
@@ -272,7 +273,7 @@ impl Drop for Cluster {
             .arg("-c")
             .arg(format!(
                 "find {cg} -name cgroup.procs -exec cat {{}} + 2>/dev/null | xargs -r kill -9; \
-                 pkill -9 -f '{}' ; sleep 0.2; \
+                 pkill -9 -f '[_]_capstan-shim {}' ; sleep 0.2; \
                  grep -o ' {}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l; \
                  for c in /sys/fs/cgroup/*/capstan/{}; do find $c -depth -type d -exec rmdir {{}} \\; 2>/dev/null; done",
                 self.root().display(),

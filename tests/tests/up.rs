@@ -238,10 +238,21 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
             ],
         );
     }
+    // Gone means: no process in the node's cgroups and no mount left under the data dir.
+    let data = dir.path().display().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline
-        && !cgroup_empty(std::path::Path::new("/sys/fs/cgroup/memory/capstan/node-1"))
+        && (!cgroup_empty(std::path::Path::new("/sys/fs/cgroup/memory/capstan/node-1"))
+            || std::fs::read_to_string("/proc/self/mountinfo")
+                .unwrap_or_default()
+                .contains(&data))
     {
         std::thread::sleep(Duration::from_millis(200));
     }
+    assert!(
+        !std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .contains(&data),
+        "mounts left under {data}"
+    );
 }
