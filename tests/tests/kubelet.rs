@@ -544,6 +544,39 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
         )
         .contains("configmap \"missing\" not found")
     );
+    // A pull that never ends (a "registry" that accepts and says nothing) does not hold up
+    // the pod's deletion.
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let stall_port = stall.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in stall.incoming().take(64) {
+            held.push(conn);
+        }
+    });
+    c.apply(&c.pod(
+        "stalled",
+        &format!("  containers:\n  - name: c\n    image: 127.0.0.1:{stall_port}/never:1\n"),
+    ));
+    c.wait_for(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=stalled",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ],
+        |s| s.contains("Pulling"),
+        30,
+    );
+    let started = Instant::now();
+    c.kubectl(&["delete", "pod", "stalled", "--timeout=20s"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // The static Rust test program as an image: an HTTP server made Ready by an httpGet probe
     // against the pod's own network namespace, and a liveness failure restarting it.
     let testapp = c

@@ -60,6 +60,24 @@ enum Next {
     Finished,
 }
 
+/// Resolves once the pod is being deleted or gone, per the manager's latest view.
+async fn deletion_requested(ctx: &Context, uid: &str) {
+    loop {
+        let deleting = ctx
+            .known
+            .read()
+            .map(|k| {
+                k.get(uid)
+                    .is_none_or(|p| p.metadata.deletion_timestamp.is_some())
+            })
+            .unwrap_or(false);
+        if deleting {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn uid_of(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
 }
@@ -556,7 +574,15 @@ impl Worker {
             );
             return Some(Duration::from_secs(cs.pull_backoff_until - now));
         }
-        let image = match start::ensure_image(&self.ctx, &self.pod, c).await {
+        // A pull can take long: a deletion meanwhile abandons it and is handled at once.
+        let pulled = tokio::select! {
+            r = start::ensure_image(&self.ctx, &self.pod, c) => Some(r),
+            _ = deletion_requested(&self.ctx, &self.st.uid) => None,
+        };
+        let Some(pulled) = pulled else {
+            return Some(Duration::from_millis(10));
+        };
+        let image = match pulled {
             Ok(i) => {
                 if let Some(s) = self.st.containers.get_mut(&c.name) {
                     s.pull_backoff_seconds = 0;
