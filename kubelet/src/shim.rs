@@ -149,6 +149,8 @@ fn container_main(args: &[OsString]) -> i32 {
             Err(_) => break ExitStatus::Unknown,
         }
     };
+    // The status first: the kubelet is waiting for it; the log drain can follow.
+    write_exit(&exit_file, status);
     let deadline = std::time::Instant::now() + DRAIN_AFTER_EXIT;
     for _ in 0..2 {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -156,7 +158,6 @@ fn container_main(args: &[OsString]) -> i32 {
             break;
         }
     }
-    write_exit(&exit_file, status);
     let _ = std::fs::write(logs::done_marker(&log), b"");
     0
 }

@@ -51,11 +51,13 @@ fn reap(pid: i32) -> Option<ExitStatus> {
 pub async fn wait_container(pid: i32, exit_file: &std::path::Path) -> ExitStatus {
     let _ = wait(pid).await;
     // The shim reaps the container and writes the file right after.
-    for _ in 0..100 {
+    for i in 0..400 {
         if let Some(s) = crate::shim::read_exit(exit_file) {
             return s;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Usually there within a millisecond or two; back off if the machine is busy.
+        let ms = if i < 50 { 1 } else { 10 };
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     ExitStatus::Unknown
 }
