@@ -544,6 +544,44 @@ fn crashes_restart_with_backoff_and_oom_is_reported() {
         )
         .contains("configmap \"missing\" not found")
     );
+    // A command that does not exist: StartError (exit 128) and, with Never, a Failed pod.
+    c.apply(&c.pod(
+        "badcmd",
+        &format!("  restartPolicy: Never\n  containers:\n  - name: c\n    image: {}\n    command: [/no/such/binary]\n", c.busybox),
+    ));
+    c.wait_pod("badcmd", "{.status.phase}", |s| s == "Failed", 60);
+    assert_eq!(
+        c.jsonpath(
+            "badcmd",
+            "{.status.containerStatuses[0].state.terminated.reason}"
+        ),
+        "StartError"
+    );
+    assert_eq!(
+        c.jsonpath(
+            "badcmd",
+            "{.status.containerStatuses[0].state.terminated.exitCode}"
+        ),
+        "128"
+    );
+    // An invalid volume: the pod waits in ContainerCreating with a FailedMount event.
+    c.apply(&c.pod(
+        "badvol",
+        &format!("  containers:\n  - name: c\n    image: {}\n    command: [sleep, '100']\n    volumeMounts: [{{name: v, mountPath: /v}}]\n  volumes:\n  - name: v\n    hostPath: {{path: /no/such/dir, type: Directory}}\n", c.busybox),
+    ));
+    c.wait_for(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=badvol",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ],
+        |s| s.contains("FailedMount"),
+        30,
+    );
+    assert_eq!(c.jsonpath("badvol", "{.status.phase}"), "Pending");
     // A pull that never ends (a "registry" that accepts and says nothing) does not hold up
     // the pod's deletion.
     let stall = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
