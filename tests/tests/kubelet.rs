@@ -700,6 +700,35 @@ fn graceful_termination_and_kubelet_restart_keep_containers() {
         "{took:?}"
     );
     assert!(!running(pid));
+    // kill -9 in the middle of starting a pod: after the restart it runs exactly once.
+    c.apply(&c.pod(
+        "midstart",
+        &format!(
+            "  containers:\n  - name: c\n    image: {}\n    command: [sleep, '1000']\n",
+            c.busybox
+        ),
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    c.kill_kubelet();
+    c.start_kubelet();
+    c.wait_pod("midstart", "{.status.phase}", |s| s == "Running", 60);
+    std::thread::sleep(Duration::from_secs(2));
+    let uid_mid = self::uid(&c, "midstart");
+    let pod_cg = format!("/sys/fs/cgroup/memory/capstan/{}/pod{uid_mid}", c.node);
+    let sleepers: usize = std::fs::read_dir(&pod_cg)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| {
+                    std::fs::read_to_string(e.path().join("cgroup.procs"))
+                        .unwrap_or_default()
+                        .lines()
+                        .count()
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(sleepers, 1, "exactly one container process for the pod");
     // A pod deleted while the kubelet is down is cleaned up when it returns.
     c.apply(&c.pod(
         "orphan",
