@@ -1,5 +1,6 @@
 //! capstan-kubelet: the node agent. Registers the node and keeps its Lease and status fresh,
-//! runs the pods bound to it as OCI containers through youki's libcontainer (in-process),
+//! runs the pods bound to it as OCI containers through youki's libcontainer (from a shim
+//! process per container),
 //! pulls and garbage-collects images, serves logs and exec for the API server's proxy, and
 //! survives its own restarts without touching running containers.
 //!

@@ -1,5 +1,6 @@
-//! The in-process OCI runtime: youki's libcontainer called directly (no containerd/CRI hop).
-//! libcontainer's builders are not `Send`, so every call runs whole on a blocking thread.
+//! The OCI runtime: youki's libcontainer without a containerd/CRI hop. Creating containers and
+//! exec'ing into them happens in shim processes (see `crate::shim`); loading, signalling and
+//! deleting them happens here, on blocking threads (libcontainer's types are not `Send`).
 //! Container state lives under `state_root/<id>` so a restarted kubelet can load it again.
 
 pub mod bundle;
