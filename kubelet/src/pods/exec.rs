@@ -2,7 +2,6 @@
 //! probes and lifecycle hooks (interactive `kubectl exec` lives in the server).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
@@ -57,9 +56,14 @@ pub async fn run(
     };
     let process = runtime.exec(&target.id, req, stdio).await?;
     let pid = process.pid;
-    let reader = tokio::task::spawn_blocking(move || {
+    // Read asynchronously: a command that leaves a background process holding the pipe must
+    // not pin a thread; the read is simply dropped after the grace below.
+    let reader = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
         let mut buf = Vec::new();
-        let _ = std::fs::File::from(r).take(64 * 1024).read_to_end(&mut buf);
+        if let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(r) {
+            let _ = rx.take(64 * 1024).read_to_end(&mut buf).await;
+        }
         String::from_utf8_lossy(&buf).into_owned()
     });
     let mut waiting = Box::pin(process.wait());
@@ -74,11 +78,14 @@ pub async fn run(
             None
         }
     };
-    let output = tokio::time::timeout(Duration::from_secs(1), reader)
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
+    let abort = reader.abort_handle();
+    let output = match tokio::time::timeout(Duration::from_secs(1), reader).await {
+        Ok(Ok(text)) => text,
+        _ => {
+            abort.abort();
+            String::new()
+        }
+    };
     Ok(Output {
         exit_code: code,
         output,
