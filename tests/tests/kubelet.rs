@@ -298,6 +298,17 @@ fn running(pid: i64) -> bool {
         .unwrap_or(false)
 }
 
+/// A plain HTTP/1.0 GET on loopback; returns the whole response.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
 fn uid(c: &Cluster, pod: &str) -> String {
     c.jsonpath(pod, "{.metadata.uid}")
 }
@@ -408,6 +419,31 @@ fn pods_run_with_env_volumes_limits_logs_and_exec() {
     ))
     .expect("cpu cgroup");
     assert_eq!(quota.trim(), "50000");
+    // Per-container CPU and memory from the cgroups, on the kubelet's stats endpoint.
+    let port = c.kubectl(&[
+        "get",
+        "node",
+        &c.node,
+        "-o",
+        "jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}",
+    ]);
+    let stats = http_get(&format!("127.0.0.1:{port}"), "/stats/summary");
+    let v: serde_json::Value = serde_json::from_str(stats.split("\r\n\r\n").nth(1).unwrap_or(""))
+        .unwrap_or_else(|e| panic!("stats JSON: {e}: {stats}"));
+    let pod = v["pods"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["podRef"]["name"] == "web"))
+        .unwrap_or_else(|| panic!("web in {v}"));
+    let app = &pod["containers"][0];
+    assert_eq!(app["name"], "app");
+    assert!(
+        app["memory"]["workingSetBytes"].as_u64().unwrap_or(0) > 0,
+        "{app}"
+    );
+    assert!(
+        app["cpu"]["usageCoreNanoSeconds"].as_u64().unwrap_or(0) > 0,
+        "{app}"
+    );
     // A configMap update reaches the mounted file.
     c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {greeting: hello, file.txt: updated}\n");
     c.wait_for(
