@@ -220,6 +220,76 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     );
     let logs = kubectl(dir.path(), &["exec", "hello", "--", "echo", "exec-ok"]);
     assert_eq!(logs.trim(), "exec-ok");
+    // A rollout with real containers, driven by kubectl: new image, history, undo.
+    let manifest = dir.path().join("roll.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: roll}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: roll}}\n  template:\n    metadata: {labels: {app: roll}}\n    spec:\n      terminationGracePeriodSeconds: 1\n      containers:\n      - {name: c, image: 'capstan.local/busybox:1.35', command: [sleep, '3600']}\n",
+    )
+    .expect("manifest");
+    kubectl(
+        dir.path(),
+        &["apply", "-f", manifest.to_str().expect("utf-8")],
+    );
+    kubectl(
+        dir.path(),
+        &["rollout", "status", "deployment/roll", "--timeout=120s"],
+    );
+    kubectl(
+        dir.path(),
+        &[
+            "set",
+            "image",
+            "deployment/roll",
+            "c=capstan.local/testapp:0.1",
+        ],
+    );
+    kubectl(
+        dir.path(),
+        &["rollout", "status", "deployment/roll", "--timeout=120s"],
+    );
+    let images = kubectl(
+        dir.path(),
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=roll",
+            "-o",
+            "jsonpath={.items[*].status.containerStatuses[0].image}",
+        ],
+    );
+    assert!(images.contains("testapp"), "{images}");
+    let history = kubectl(dir.path(), &["rollout", "history", "deployment/roll"]);
+    assert!(history.contains('2'), "{history}");
+    kubectl(dir.path(), &["rollout", "undo", "deployment/roll"]);
+    kubectl(
+        dir.path(),
+        &["rollout", "status", "deployment/roll", "--timeout=120s"],
+    );
+    let mut back = String::new();
+    for _ in 0..150 {
+        back = kubectl(
+            dir.path(),
+            &[
+                "get",
+                "pods",
+                "-l",
+                "app=roll",
+                "-o",
+                "jsonpath={.items[*].spec.containers[0].image}",
+            ],
+        );
+        if !back.is_empty() && back.split_whitespace().all(|i| i.contains("busybox")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        back.split_whitespace().all(|i| i.contains("busybox")),
+        "{back}"
+    );
+    kubectl(dir.path(), &["delete", "deployment", "roll"]);
     // Stop the containers before the cluster goes away: `capstan up` leaves them running.
     // busybox httpd as PID 1 ignores SIGTERM (as in any container), so skip the 30 s grace.
     kubectl(dir.path(), &["delete", "namespace", "shop", "--wait=false"]);
