@@ -65,6 +65,21 @@ fn kubectl(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// The images of the `roll` Deployment's pods.
+fn roll_images(dir: &std::path::Path) -> String {
+    kubectl(
+        dir,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=roll",
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+        ],
+    )
+}
+
 /// No process left in any cgroup below `dir` (or no such cgroup).
 fn cgroup_empty(dir: &std::path::Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -248,17 +263,7 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         dir.path(),
         &["rollout", "status", "deployment/roll", "--timeout=120s"],
     );
-    let images = kubectl(
-        dir.path(),
-        &[
-            "get",
-            "pods",
-            "-l",
-            "app=roll",
-            "-o",
-            "jsonpath={.items[*].status.containerStatuses[0].image}",
-        ],
-    );
+    let images = roll_images(dir.path());
     assert!(images.contains("testapp"), "{images}");
     let history = kubectl(dir.path(), &["rollout", "history", "deployment/roll"]);
     assert!(history.contains('2'), "{history}");
@@ -269,17 +274,7 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     );
     let mut back = String::new();
     for _ in 0..150 {
-        back = kubectl(
-            dir.path(),
-            &[
-                "get",
-                "pods",
-                "-l",
-                "app=roll",
-                "-o",
-                "jsonpath={.items[*].spec.containers[0].image}",
-            ],
-        );
+        back = roll_images(dir.path());
         if !back.is_empty() && back.split_whitespace().all(|i| i.contains("busybox")) {
             break;
         }
