@@ -202,7 +202,21 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
     };
 
     let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.shared.client.clone(), &ns);
-    let (new_status, next_available) = status::calculate(&rs, &pods, Timestamp::now());
+    let desired = rs
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1)
+        .max(0) as usize;
+    let failure = manage_result.as_ref().err().map(|e| {
+        let reason = if pods.len() < desired {
+            "FailedCreate"
+        } else {
+            "FailedDelete"
+        };
+        (reason, e.to_string())
+    });
+    let (new_status, next_available) = status::calculate(&rs, &pods, failure, Timestamp::now());
     match status::update(&rs_api, &rs, new_status).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => return Ok(Action::await_change()),

@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -20,6 +21,7 @@ use crate::error::Result;
 pub fn calculate(
     rs: &ReplicaSet,
     pods: &[&Pod],
+    failure: Option<(&str, String)>,
     now: Timestamp,
 ) -> (ReplicaSetStatus, Option<i64>) {
     let spec = rs.spec.as_ref();
@@ -54,10 +56,36 @@ pub fn calculate(
         ready_replicas: Some(ready as i32),
         available_replicas: Some(available as i32),
         observed_generation: rs.metadata.generation,
-        conditions: current.conditions,
+        conditions: conditions(current.conditions, failure, now),
         terminating_replicas: current.terminating_replicas,
     };
     (status, next)
+}
+
+/// The `ReplicaFailure` condition, as Kubernetes keeps it: set (reason FailedCreate or
+/// FailedDelete, the API's error as message) when creating or deleting pods failed, kept while
+/// it keeps failing, removed once a sync manages its pods without error.
+fn conditions(
+    current: Option<Vec<ReplicaSetCondition>>,
+    failure: Option<(&str, String)>,
+    now: Timestamp,
+) -> Option<Vec<ReplicaSetCondition>> {
+    let mut conds = current.unwrap_or_default();
+    let existing = conds.iter().position(|c| c.type_ == "ReplicaFailure");
+    match (failure, existing) {
+        (Some((reason, message)), None) => conds.push(ReplicaSetCondition {
+            type_: "ReplicaFailure".into(),
+            status: "True".into(),
+            reason: Some(reason.into()),
+            message: Some(message),
+            last_transition_time: Some(Time(now)),
+        }),
+        (None, Some(i)) => {
+            conds.remove(i);
+        }
+        _ => {}
+    }
+    (!conds.is_empty()).then_some(conds)
 }
 
 /// Writes `status` unless it is what the object already says.
@@ -77,4 +105,25 @@ pub async fn update(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn replica_failure_is_set_kept_and_cleared() {
+        let now = Timestamp::now();
+        let set = conditions(None, Some(("FailedCreate", "forbidden".into())), now).unwrap();
+        assert_eq!(set[0].type_, "ReplicaFailure");
+        assert_eq!(set[0].reason.as_deref(), Some("FailedCreate"));
+        let kept = conditions(
+            Some(set.clone()),
+            Some(("FailedCreate", "again".into())),
+            now,
+        )
+        .unwrap();
+        assert_eq!(kept, set, "an ongoing failure keeps its first transition");
+        assert!(conditions(Some(set), None, now).is_none());
+    }
 }
