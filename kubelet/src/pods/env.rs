@@ -15,6 +15,52 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError(pub String);
 
+/// The two kinds of object env and volumes read keys from.
+#[derive(Debug, Clone, Copy)]
+pub enum SourceKind {
+    ConfigMap,
+    Secret,
+}
+
+impl SourceKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            SourceKind::ConfigMap => "ConfigMap",
+            SourceKind::Secret => "Secret",
+        }
+    }
+
+    /// Kubernetes' message for a missing object.
+    pub fn not_found(self, name: &str) -> ConfigError {
+        ConfigError(format!(
+            "{} \"{name}\" not found",
+            self.title().to_lowercase()
+        ))
+    }
+}
+
+/// `configMapKeyRef` / `secretKeyRef` of an env var: (kind, object, key, optional).
+fn key_ref(
+    from: &k8s_openapi::api::core::v1::EnvVarSource,
+) -> Option<(SourceKind, &str, &str, bool)> {
+    if let Some(r) = &from.config_map_key_ref {
+        return Some((
+            SourceKind::ConfigMap,
+            &r.name,
+            &r.key,
+            r.optional.unwrap_or(false),
+        ));
+    }
+    from.secret_key_ref.as_ref().map(|r| {
+        (
+            SourceKind::Secret,
+            r.name.as_str(),
+            r.key.as_str(),
+            r.optional.unwrap_or(false),
+        )
+    })
+}
+
 /// Fetches ConfigMaps and Secrets once per container start.
 pub struct Sources {
     client: Client,
@@ -55,6 +101,18 @@ impl Sources {
             self.secrets.insert(name.to_string(), got);
         }
         Ok(self.secrets.get(name).and_then(|c| c.as_ref()))
+    }
+
+    /// The keys of a ConfigMap or Secret, or None when it does not exist.
+    pub async fn data(
+        &mut self,
+        kind: SourceKind,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, Vec<u8>>>, ConfigError> {
+        Ok(match kind {
+            SourceKind::ConfigMap => self.config_map(name).await?.map(config_map_data),
+            SourceKind::Secret => self.secret(name).await?.map(secret_data),
+        })
     }
 
     pub fn namespace(&self) -> &str {
@@ -262,11 +320,21 @@ pub async fn resolve(
     let ns = sources.namespace().to_string();
     for from in inputs.container.env_from.iter().flatten() {
         let prefix = from.prefix.clone().unwrap_or_default();
-        if let Some(r) = &from.config_map_ref {
-            let optional = r.optional.unwrap_or(false);
-            match sources.config_map(&r.name).await? {
-                Some(cm) => {
-                    for (k, v) in config_map_data(cm) {
+        let refs = [
+            (
+                SourceKind::ConfigMap,
+                from.config_map_ref.as_ref().map(|r| (&r.name, r.optional)),
+            ),
+            (
+                SourceKind::Secret,
+                from.secret_ref.as_ref().map(|r| (&r.name, r.optional)),
+            ),
+        ];
+        for (kind, r) in refs {
+            let Some((obj, optional)) = r else { continue };
+            match sources.data(kind, obj).await? {
+                Some(data) => {
+                    for (k, v) in data {
                         let name = format!("{prefix}{k}");
                         if valid_env_name(&name) {
                             set(
@@ -278,28 +346,8 @@ pub async fn resolve(
                         }
                     }
                 }
-                None if optional => {}
-                None => return Err(ConfigError(format!("configmap \"{}\" not found", r.name))),
-            }
-        }
-        if let Some(r) = &from.secret_ref {
-            let optional = r.optional.unwrap_or(false);
-            match sources.secret(&r.name).await? {
-                Some(s) => {
-                    for (k, v) in secret_data(s) {
-                        let name = format!("{prefix}{k}");
-                        if valid_env_name(&name) {
-                            set(
-                                &mut order,
-                                &mut vars,
-                                name,
-                                String::from_utf8_lossy(&v).into(),
-                            );
-                        }
-                    }
-                }
-                None if optional => {}
-                None => return Err(ConfigError(format!("secret \"{}\" not found", r.name))),
+                None if optional.unwrap_or(false) => {}
+                None => return Err(kind.not_found(obj)),
             }
         }
     }
@@ -324,39 +372,20 @@ pub async fn resolve(
                     r.divisor.as_ref().map(|d| d.0.as_str()),
                     inputs.node_allocatable,
                 )?
-            } else if let Some(r) = &from.config_map_key_ref {
-                let optional = r.optional.unwrap_or(false);
-                match sources.config_map(&r.name).await? {
-                    Some(cm) => match config_map_data(cm).get(&r.key) {
+            } else if let Some((kind, obj, key, optional)) = key_ref(from) {
+                match sources.data(kind, obj).await? {
+                    Some(data) => match data.get(key) {
                         Some(v) => String::from_utf8_lossy(v).into(),
                         None if optional => continue,
                         None => {
                             return Err(ConfigError(format!(
-                                "couldn't find key {} in ConfigMap {ns}/{}",
-                                r.key, r.name
+                                "couldn't find key {key} in {} {ns}/{obj}",
+                                kind.title()
                             )));
                         }
                     },
                     None if optional => continue,
-                    None => {
-                        return Err(ConfigError(format!("configmap \"{}\" not found", r.name)));
-                    }
-                }
-            } else if let Some(r) = &from.secret_key_ref {
-                let optional = r.optional.unwrap_or(false);
-                match sources.secret(&r.name).await? {
-                    Some(s) => match secret_data(s).get(&r.key) {
-                        Some(v) => String::from_utf8_lossy(v).into(),
-                        None if optional => continue,
-                        None => {
-                            return Err(ConfigError(format!(
-                                "couldn't find key {} in Secret {ns}/{}",
-                                r.key, r.name
-                            )));
-                        }
-                    },
-                    None if optional => continue,
-                    None => return Err(ConfigError(format!("secret \"{}\" not found", r.name))),
+                    None => return Err(kind.not_found(obj)),
                 }
             } else {
                 String::new()

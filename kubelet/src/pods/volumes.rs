@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 use kube::Api;
 use nix::mount::{MsFlags, mount};
 
-use super::env::{Sources, config_map_data, render_map, resource_value, secret_data};
+use super::env::{SourceKind, Sources, render_map, resource_value};
 use crate::error::{Error, Result};
 use crate::runtime::rootfs;
 
@@ -118,42 +118,30 @@ async fn prepare_one_inner(
         return claim_path(ctx, name, &c.claim_name).await;
     }
     let (plugin, files, tmpfs) = if let Some(c) = &v.config_map {
-        let optional = c.optional.unwrap_or(false);
-        let files = match sources
-            .config_map(&c.name)
-            .await
-            .map_err(|e| verr(name, e.0))?
-        {
-            Some(cm) => key_files(
-                name,
-                &config_map_data(cm),
-                c.items.as_deref(),
-                c.default_mode,
-                optional,
-                "ConfigMap",
-                &c.name,
-            )?,
-            None if optional => BTreeMap::new(),
-            None => return Err(verr(name, format!("configmap \"{}\" not found", c.name))),
+        let key = ObjectKeys {
+            kind: SourceKind::ConfigMap,
+            name: &c.name,
+            items: c.items.as_deref(),
+            optional: c.optional,
         };
-        ("configmap", files, false)
+        (
+            "configmap",
+            object_files(sources, name, key, c.default_mode).await?,
+            false,
+        )
     } else if let Some(s) = &v.secret {
-        let sname = s.secret_name.clone().unwrap_or_default();
-        let optional = s.optional.unwrap_or(false);
-        let files = match sources.secret(&sname).await.map_err(|e| verr(name, e.0))? {
-            Some(sec) => key_files(
-                name,
-                &secret_data(sec),
-                s.items.as_deref(),
-                s.default_mode,
-                optional,
-                "Secret",
-                &sname,
-            )?,
-            None if optional => BTreeMap::new(),
-            None => return Err(verr(name, format!("secret \"{sname}\" not found"))),
+        let obj = s.secret_name.clone().unwrap_or_default();
+        let key = ObjectKeys {
+            kind: SourceKind::Secret,
+            name: &obj,
+            items: s.items.as_deref(),
+            optional: s.optional,
         };
-        ("secret", files, true)
+        (
+            "secret",
+            object_files(sources, name, key, s.default_mode).await?,
+            true,
+        )
     } else if let Some(d) = &v.downward_api {
         let files = downward_files(ctx, name, d.items.as_deref().unwrap_or(&[]), d.default_mode)?;
         ("downward-api", files, false)
@@ -163,40 +151,22 @@ async fn prepare_one_inner(
         let default_mode = p.default_mode;
         for src in srcs {
             if let Some(c) = &src.config_map {
-                let optional = c.optional.unwrap_or(false);
-                if let Some(cm) = sources
-                    .config_map(&c.name)
-                    .await
-                    .map_err(|e| verr(name, e.0))?
-                {
-                    files.extend(key_files(
-                        name,
-                        &config_map_data(cm),
-                        c.items.as_deref(),
-                        default_mode,
-                        optional,
-                        "ConfigMap",
-                        &c.name,
-                    )?);
-                } else if !optional {
-                    return Err(verr(name, format!("configmap \"{}\" not found", c.name)));
-                }
+                let key = ObjectKeys {
+                    kind: SourceKind::ConfigMap,
+                    name: &c.name,
+                    items: c.items.as_deref(),
+                    optional: c.optional,
+                };
+                files.extend(object_files(sources, name, key, default_mode).await?);
             }
             if let Some(s) = &src.secret {
-                let optional = s.optional.unwrap_or(false);
-                if let Some(sec) = sources.secret(&s.name).await.map_err(|e| verr(name, e.0))? {
-                    files.extend(key_files(
-                        name,
-                        &secret_data(sec),
-                        s.items.as_deref(),
-                        default_mode,
-                        optional,
-                        "Secret",
-                        &s.name,
-                    )?);
-                } else if !optional {
-                    return Err(verr(name, format!("secret \"{}\" not found", s.name)));
-                }
+                let key = ObjectKeys {
+                    kind: SourceKind::Secret,
+                    name: &s.name,
+                    items: s.items.as_deref(),
+                    optional: s.optional,
+                };
+                files.extend(object_files(sources, name, key, default_mode).await?);
             }
             if let Some(d) = &src.downward_api {
                 files.extend(downward_files(
@@ -315,6 +285,41 @@ async fn claim_path(ctx: &VolumeContext<'_>, volume: &str, claim: &str) -> Resul
 
 type Files = BTreeMap<String, (Vec<u8>, u32)>;
 
+/// Which keys of which ConfigMap or Secret a volume (or projection) shows.
+struct ObjectKeys<'a> {
+    kind: SourceKind,
+    name: &'a str,
+    items: Option<&'a [KeyToPath]>,
+    optional: Option<bool>,
+}
+
+/// The files a ConfigMap or Secret source contributes; none when it is optional and missing.
+async fn object_files(
+    sources: &mut Sources,
+    volume: &str,
+    keys: ObjectKeys<'_>,
+    default_mode: Option<i32>,
+) -> Result<Files> {
+    let optional = keys.optional.unwrap_or(false);
+    match sources
+        .data(keys.kind, keys.name)
+        .await
+        .map_err(|e| verr(volume, e.0))?
+    {
+        Some(data) => key_files(
+            volume,
+            &data,
+            keys.items,
+            default_mode,
+            optional,
+            keys.kind.title(),
+            keys.name,
+        ),
+        None if optional => Ok(Files::new()),
+        None => Err(verr(volume, keys.kind.not_found(keys.name).0)),
+    }
+}
+
 fn key_files(
     volume: &str,
     data: &BTreeMap<String, Vec<u8>>,
@@ -341,7 +346,8 @@ fn key_files(
                         return Err(verr(
                             volume,
                             format!(
-                                "configmap references non-existent config key: {} ({kind} {object})",
+                                "{} references non-existent key: {} ({kind} {object})",
+                                kind.to_lowercase(),
                                 it.key
                             ),
                         ));
