@@ -29,6 +29,10 @@ enum Command {
         /// Kubelets to run on this machine (node-1…node-N); needs root. 0 runs no nodes.
         #[arg(long, default_value_t = 1)]
         nodes: u32,
+        /// Network namespace (e.g. /var/run/netns/NAME) for every node's pod network,
+        /// service rules and DNS address; default: this process's own.
+        #[arg(long)]
+        network_namespace: Option<PathBuf>,
     },
     /// Images on a node.
     Image {
@@ -79,7 +83,16 @@ async fn async_main() -> anyhow::Result<()> {
             data_dir,
             port,
             nodes,
-        } => capstan_cli::up::run(data_dir, port, nodes).await,
+            network_namespace,
+        } => {
+            capstan_cli::up::run(capstan_cli::up::UpOptions {
+                data_dir,
+                port,
+                nodes,
+                network_namespace,
+            })
+            .await
+        }
         Command::Image { command } => match command {
             ImageCommand::Import { file, root_dir } => {
                 let store = capstan_image::ImageStore::open(&root_dir.join("images"))?;

@@ -5,7 +5,21 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub async fn run(data_dir: PathBuf, port: u16, nodes: u32) -> anyhow::Result<()> {
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub nodes: u32,
+    pub network_namespace: Option<PathBuf>,
+}
+
+pub async fn run(opts: UpOptions) -> anyhow::Result<()> {
+    let UpOptions {
+        data_dir,
+        port,
+        nodes,
+        network_namespace,
+    } = opts;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
@@ -67,6 +81,7 @@ pub async fn run(data_dir: PathBuf, port: u16, nodes: u32) -> anyhow::Result<()>
             }
             let mut config = capstan_kubelet::Config::new(&name, root);
             config.port = 0;
+            config.network_namespace = network_namespace.clone();
             let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
                 .context("building the in-process API client")?;
             let stop = server.shutdown_handle();

@@ -9,6 +9,7 @@
 pub mod deployment;
 pub mod error;
 pub mod garbagecollector;
+pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod replicaset;
 pub mod runtime;
@@ -31,11 +32,12 @@ use runtime::leader::{LeaderConfig, LeaderElector};
 use runtime::metrics::Metrics;
 
 /// Controllers this binary knows, by the names kube-controller-manager uses for `--controllers`.
-pub const CONTROLLERS: [&str; 4] = [
+pub const CONTROLLERS: [&str; 5] = [
     "replicaset",
     "deployment",
     "garbagecollector",
     "node-lifecycle",
+    "nodeipam",
 ];
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,8 @@ pub struct Config {
     pub metrics_address: Option<SocketAddr>,
     /// Grace period, monitor period and default tolerations of the node lifecycle controller.
     pub node_lifecycle: nodelifecycle::NodeLifecycleConfig,
+    /// `--cluster-cidr` and `--node-cidr-mask-size` of the node IPAM controller.
+    pub node_ipam: nodeipam::NodeIpamConfig,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             leader_election: None,
             metrics_address: None,
             node_lifecycle: nodelifecycle::NodeLifecycleConfig::default(),
+            node_ipam: nodeipam::NodeIpamConfig::default(),
         }
     }
 }
@@ -170,12 +175,14 @@ pub async fn run(
         let shared = shared.clone();
         let stop = stop_rx.clone();
         let node_lifecycle = config.node_lifecycle.clone();
+        let node_ipam = config.node_ipam.clone();
         tasks.push(tokio::spawn(async move {
             let r = match name {
                 "replicaset" => replicaset::run(shared, stop).await,
                 "deployment" => deployment::run(shared, stop).await,
                 "garbagecollector" => garbagecollector::run(shared, stop).await,
                 "node-lifecycle" => nodelifecycle::run(shared, node_lifecycle, stop).await,
+                "nodeipam" => nodeipam::run(shared, node_ipam, stop).await,
                 _ => Ok(()),
             };
             if let Err(e) = &r {
@@ -233,7 +240,7 @@ mod tests {
         assert_eq!(sel("*"), CONTROLLERS.to_vec());
         assert_eq!(
             sel("*,-garbagecollector"),
-            vec!["replicaset", "deployment", "node-lifecycle"]
+            vec!["replicaset", "deployment", "node-lifecycle", "nodeipam"]
         );
         assert_eq!(sel("replicaset"), vec!["replicaset"]);
         assert!(sel("").is_empty());

@@ -19,7 +19,7 @@ struct Flags {
     #[arg(long)]
     server: Option<String>,
     /// Controllers to run: `*` for all, `name` to enable, `-name` to disable
-    /// (replicaset, deployment, garbagecollector, node-lifecycle).
+    /// (replicaset, deployment, garbagecollector, node-lifecycle, nodeipam).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     controllers: Vec<String>,
     /// Run controllers only while holding the `kube-system/capstan-controllers` Lease.
@@ -43,6 +43,12 @@ struct Flags {
     /// How long pods without their own not-ready/unreachable tolerations stay, in seconds.
     #[arg(long, default_value_t = 300)]
     default_toleration_seconds: i64,
+    /// Range node pod CIDRs are carved from by the nodeipam controller.
+    #[arg(long, default_value = "10.244.0.0/16")]
+    cluster_cidr: capstan_controllers::nodeipam::cidr::Ipv4Cidr,
+    /// Prefix length of each node's pod CIDR.
+    #[arg(long, default_value_t = 24)]
+    node_cidr_mask_size: u8,
 }
 
 async fn client(flags: &Flags) -> anyhow::Result<kube::Client> {
@@ -87,6 +93,10 @@ async fn main() -> anyhow::Result<()> {
             monitor_period: Duration::from_secs(flags.node_monitor_period.max(1)),
             grace_period: Duration::from_secs(flags.node_monitor_grace_period),
             default_toleration_seconds: flags.default_toleration_seconds,
+        },
+        node_ipam: capstan_controllers::nodeipam::NodeIpamConfig {
+            cluster_cidr: flags.cluster_cidr,
+            node_mask: flags.node_cidr_mask_size,
         },
     };
     let shutdown = async {

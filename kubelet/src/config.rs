@@ -31,12 +31,23 @@ pub struct Config {
     pub log_max_bytes: u64,
     /// Memory held back from pods (`--system-reserved memory=`), in bytes.
     pub reserved_memory: u64,
+    /// `--pod-cidr`: this node's pod range when no controller assigns one.
+    pub pod_cidr: Option<String>,
+    /// Where the CNI network configuration is read from (and the default one written).
+    pub cni_conf_dir: PathBuf,
+    pub cni_bin_dirs: Vec<PathBuf>,
+    /// The network namespace the node's networking lives in; None is the kubelet's own.
+    pub network_namespace: Option<PathBuf>,
+    /// Nameserver written into pods' resolv.conf for dnsPolicy ClusterFirst.
+    pub cluster_dns: Option<IpAddr>,
+    pub cluster_domain: String,
 }
 
 impl Config {
     pub fn new(node_name: &str, root_dir: PathBuf) -> Config {
         Config {
             node_name: node_name.to_string(),
+            cni_conf_dir: root_dir.join("cni/net.d"),
             root_dir,
             max_pods: 110,
             node_labels: BTreeMap::new(),
@@ -53,6 +64,11 @@ impl Config {
             shim_binary: None,
             log_max_bytes: crate::logs::DEFAULT_MAX_BYTES,
             reserved_memory: 100 << 20,
+            pod_cidr: None,
+            cni_bin_dirs: crate::network::cni::default_bin_dirs(),
+            network_namespace: None,
+            cluster_dns: Some(IpAddr::from([10, 96, 0, 10])),
+            cluster_domain: "cluster.local".into(),
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Context {
     pub pods: RwLock<HashMap<(String, String), PodView>>,
     /// uid → the latest copy of every pod bound here, for admission and image GC.
     pub known: RwLock<HashMap<String, std::sync::Arc<k8s_openapi::api::core::v1::Pod>>>,
+    pub network: crate::network::Network,
+    /// Woken when the network becomes ready, so the node reports Ready at once.
+    pub network_changed: tokio::sync::Notify,
 }
 
 impl Context {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod logging;
 pub mod logs;
 pub mod machine;
+pub mod network;
 pub mod node;
 pub mod pods;
 pub mod runtime;
@@ -58,7 +59,19 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
             .map_err(|e| Error::io(std::path::Path::new("/proc/self/exe"), e))?,
     };
     let runtime = runtime::Runtime::new(&root.join("runtime"), &shim)?;
+    let network = network::Network::new(
+        &root,
+        config.cni_conf_dir.clone(),
+        config.cni_bin_dirs.clone(),
+        network::NodeNetns::new(config.network_namespace.clone()),
+        &config.node_name,
+    );
+    if let Some(cidr) = &config.pod_cidr {
+        network.set_pod_cidr(cidr).map_err(Error::Config)?;
+    }
     let ctx = Arc::new(Context {
+        network,
+        network_changed: tokio::sync::Notify::new(),
         recorder: Recorder::spawn(client.clone(), "kubelet"),
         client,
         runtime,

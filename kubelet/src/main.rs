@@ -46,6 +46,28 @@ struct Args {
     /// Seconds between image garbage collection passes.
     #[arg(long, default_value_t = 60)]
     image_gc_period: u64,
+    /// This node's pod range when no controller assigns `spec.podCIDR`.
+    #[arg(long)]
+    pod_cidr: Option<String>,
+    /// CNI configuration dir (default: <root-dir>/cni/net.d).
+    #[arg(long)]
+    cni_conf_dir: Option<std::path::PathBuf>,
+    /// CNI plugin dirs, comma separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "/usr/lib/cni,/opt/cni/bin"
+    )]
+    cni_bin_dir: Vec<std::path::PathBuf>,
+    /// Network namespace (a path such as /var/run/netns/NAME) holding the node's pod
+    /// bridge, service rules and DNS address; default: the kubelet's own.
+    #[arg(long)]
+    network_namespace: Option<std::path::PathBuf>,
+    /// Nameserver for pods with dnsPolicy ClusterFirst; empty for the host's.
+    #[arg(long, default_value = "10.96.0.10")]
+    cluster_dns: String,
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
 }
 
 async fn client(args: &Args) -> anyhow::Result<kube::Client> {
@@ -103,6 +125,18 @@ async fn async_main() -> anyhow::Result<()> {
     config.image_gc_high_threshold = args.image_gc_high_threshold;
     config.image_gc_low_threshold = args.image_gc_low_threshold;
     config.image_gc_period = std::time::Duration::from_secs(args.image_gc_period.max(1));
+    config.pod_cidr = args.pod_cidr.clone();
+    if let Some(d) = &args.cni_conf_dir {
+        config.cni_conf_dir = d.clone();
+    }
+    config.cni_bin_dirs = args.cni_bin_dir.clone();
+    config.network_namespace = args.network_namespace.clone();
+    config.cluster_dns = if args.cluster_dns.is_empty() {
+        None
+    } else {
+        Some(args.cluster_dns.parse().context("--cluster-dns")?)
+    };
+    config.cluster_domain = args.cluster_domain.clone();
     let client = client(&args).await?;
     let shutdown = async {
         let mut term =

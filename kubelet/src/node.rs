@@ -88,6 +88,7 @@ fn conditions(ctx: &Context, clock: &mut ConditionClock) -> Value {
     let disk_pressure = total > 0 && (avail as f64 / total as f64) * 100.0 < DISK_PRESSURE_PERCENT;
     let (procs, pid_max) = machine::pids();
     let pid_pressure = procs as f64 > pid_max as f64 * PID_PRESSURE_FRACTION;
+    let network_ready = ctx.network.ready();
     let mut c = |kind: &'static str, status: bool, yes: (&str, &str), no: (&str, &str)| {
         let (reason, message) = if status { yes } else { no };
         json!({
@@ -131,9 +132,9 @@ fn conditions(ctx: &Context, clock: &mut ConditionClock) -> Value {
         ),
         c(
             "Ready",
-            true,
+            network_ready,
             ("KubeletReady", "kubelet is posting ready status"),
-            ("KubeletNotReady", "kubelet is not ready")
+            ("KubeletNotReady", crate::network::NOT_READY)
         ),
     ])
 }
@@ -257,6 +258,29 @@ async fn renew_lease(ctx: &Context, uid: &str) -> Result<()> {
     }
 }
 
+/// Reads the pod CIDR the node IPAM controller assigned and configures the network with it.
+async fn pick_up_pod_cidr(ctx: &Context, api: &Api<Node>) -> bool {
+    let cidr = match api.get(&ctx.config.node_name).await {
+        Ok(n) => n.spec.and_then(|s| s.pod_cidr).filter(|c| !c.is_empty()),
+        Err(e) => {
+            tracing::debug!(error = %e, "reading the node's pod CIDR");
+            None
+        }
+    };
+    let Some(cidr) = cidr else { return false };
+    match ctx.network.set_pod_cidr(&cidr) {
+        Ok(()) => {
+            tracing::info!(%cidr, "node pod CIDR assigned");
+            ctx.network_changed.notify_waiters();
+            true
+        }
+        Err(e) => {
+            tracing::warn!(%cidr, error = %e, "writing the CNI configuration");
+            false
+        }
+    }
+}
+
 /// Registers (retrying until the API answers), then keeps the Lease and status fresh.
 pub async fn run(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut clock = ConditionClock::default();
@@ -275,8 +299,16 @@ pub async fn run(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>
     let api: Api<Node> = Api::all(ctx.client.clone());
     let mut lease_tick = tokio::time::interval(LEASE_RENEW);
     let mut status_tick = tokio::time::interval(ctx.config.status_update_period);
+    let mut cidr_tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        let waiting_for_cidr = ctx.network.pod_cidr().is_none();
         tokio::select! {
+            _ = cidr_tick.tick(), if waiting_for_cidr => {
+                if pick_up_pod_cidr(&ctx, &api).await {
+                    // Report Ready now rather than a status period later.
+                    status_tick.reset_immediately();
+                }
+            }
             _ = lease_tick.tick() => {
                 if let Err(e) = renew_lease(&ctx, &uid).await {
                     tracing::warn!(error = %e, "renewing the node lease");

@@ -39,6 +39,8 @@ struct Cluster {
     port: u16,
     busybox: String,
     testapp: Option<String>,
+    /// Last, so it goes after everything that uses it.
+    netns: capstan_e2e::TestNetns,
 }
 
 fn testapp_binary() -> Option<PathBuf> {
@@ -118,6 +120,7 @@ impl Cluster {
             port,
             busybox,
             testapp,
+            netns: capstan_e2e::TestNetns::new(),
         };
         let kubeconfig = c.dir.path().join("cluster/kubeconfig");
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -154,6 +157,8 @@ impl Cluster {
             self.root().display().to_string(),
             "--port".into(),
             "0".into(),
+            "--network-namespace".into(),
+            self.netns.path().display().to_string(),
         ];
         args.extend(self.kubelet_args.iter().cloned());
         self.kubelet = Some(Proc::spawn(

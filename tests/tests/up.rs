@@ -24,7 +24,7 @@ impl Drop for Up {
     }
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Up {
+fn start(dir: &std::path::Path, port: u16, netns: &capstan_e2e::TestNetns) -> Up {
     let capstan = bin("capstan");
     assert!(
         capstan.exists(),
@@ -35,6 +35,8 @@ fn start(dir: &std::path::Path, port: u16) -> Up {
         .args(["up", "--data-dir"])
         .arg(dir)
         .args(["--port", &port.to_string()])
+        .arg("--network-namespace")
+        .arg(netns.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -109,11 +111,12 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    let netns = capstan_e2e::TestNetns::new();
     let port = free_port();
     let examples = repo_root().join("examples");
     let examples = examples.to_str().expect("utf-8 path");
     {
-        let _up = start(dir.path(), port);
+        let _up = start(dir.path(), port, &netns);
         let out = kubectl(dir.path(), &["apply", "-f", examples]);
         assert!(out.contains("deployment.apps/web created"), "{out}");
         assert!(out.contains("statefulset.apps/db created"), "{out}");
@@ -124,7 +127,7 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
             "{again}"
         );
     }
-    let _up = start(dir.path(), port);
+    let _up = start(dir.path(), port, &netns);
     // `capstan up` runs a kubelet (node-1) with the demo images preloaded.
     kubectl(
         dir.path(),

@@ -206,6 +206,14 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
                 .collect()
         })
         .unwrap_or_default();
+    // Detach before the namespaces go: DEL frees the address and the veth's host end.
+    for uid in ctx.network.attached() {
+        if !live.contains(&uid)
+            && let Err(e) = ctx.network.del(&uid).await
+        {
+            tracing::warn!(pod = %uid, error = %e, "detaching the network of a removed pod");
+        }
+    }
     for uid in netns_files {
         if !live.contains(&uid) {
             let _ = netns::remove(&netns::path_for(&ctx.netns_dir(), &uid));

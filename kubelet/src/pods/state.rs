@@ -93,6 +93,8 @@ pub struct PodState {
     pub initialized: bool,
     pub initialized_at: Option<String>,
     pub ready_since: Option<String>,
+    /// Addresses CNI gave the pod; empty until its network is set up.
+    pub pod_ips: Vec<String>,
 }
 
 pub fn path(pod_dir: &Path) -> PathBuf {

@@ -370,10 +370,8 @@ impl Worker {
                     wake = wake.min(d);
                 }
             }
-            Err(message) => {
-                self.ctx
-                    .recorder
-                    .warning(&*self.pod, "FailedMount", message);
+            Err((reason, message)) => {
+                self.ctx.recorder.warning(&*self.pod, reason, message);
                 wake = Duration::from_secs(2);
             }
         }
@@ -405,12 +403,60 @@ impl Worker {
     }
 
     /// Pod-level setup, idempotent: directories, network namespace, volumes, pod files.
-    async fn setup(&mut self) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+    /// Errors carry the Event reason.
+    async fn setup(&mut self) -> Result<(), (&'static str, String)> {
+        const SANDBOX: &str = "FailedCreatePodSandBox";
+        std::fs::create_dir_all(&self.dir).map_err(|e| (SANDBOX, e.to_string()))?;
         if !self.host_network() {
-            let ns = self.netns_path();
-            netns::ensure(&ns).map_err(|e| e.to_string())?;
+            self.setup_network().await?;
         }
+        self.setup_volumes().await.map_err(|e| ("FailedMount", e))?;
+        let pod_ip = self.st.pod_ips.first().map(String::as_str);
+        super::podfiles::write(&self.pod, &self.dir, &self.ctx, pod_ip)
+            .map_err(|e| (SANDBOX, e.to_string()))?;
+        Ok(())
+    }
+
+    /// The pod's network namespace and its CNI attachment. A namespace that is pinned and
+    /// attached (a kubelet restart) is kept as it is.
+    async fn setup_network(&mut self) -> Result<(), (&'static str, String)> {
+        let ns = self.netns_path();
+        let fresh = !netns::is_pinned(&ns);
+        if fresh && !self.st.pod_ips.is_empty() {
+            // The namespace is gone (host reboot): its old attachment is stale.
+            if let Err(e) = self.ctx.network.del(&self.st.uid).await {
+                tracing::warn!(pod = %self.st.name, error = %e, "removing a stale network attachment");
+            }
+            self.st.pod_ips.clear();
+        }
+        netns::ensure(&ns).map_err(|e| ("FailedCreatePodSandBox", e.to_string()))?;
+        if !self.st.pod_ips.is_empty() {
+            return Ok(());
+        }
+        if !self.ctx.network.ready() {
+            return Err((
+                "NetworkNotReady",
+                format!("network is not ready: {}", crate::network::NOT_READY),
+            ));
+        }
+        match self.ctx.network.add(&self.pod, &ns).await {
+            Ok(ips) => {
+                tracing::debug!(pod = %self.st.name, ?ips, "pod network attached");
+                self.st.pod_ips = ips;
+                self.save();
+                Ok(())
+            }
+            Err(e) => Err((
+                "FailedCreatePodSandBox",
+                format!(
+                    "Failed to create pod sandbox: failed to setup network for sandbox {:?}: {e}",
+                    self.st.uid
+                ),
+            )),
+        }
+    }
+
+    async fn setup_volumes(&mut self) -> Result<(), String> {
         let due = self
             .volumes_at
             .is_none_or(|t| t.elapsed() >= VOLUME_REFRESH);
@@ -434,7 +480,6 @@ impl Worker {
                 Err(e) => return Err(format!("MountVolume.SetUp failed for {e}")),
             }
         }
-        super::podfiles::write(&self.pod, &self.dir, &self.ctx).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -809,7 +854,7 @@ impl Worker {
                 container: &c,
                 env: &env,
                 netns: (!self.host_network()).then(|| self.netns_path()),
-                pod_ip: None,
+                pod_ip: self.st.pod_ips.first().cloned(),
             };
             let result = probes::run(&probe, &target).await;
             let Some(tracker) = self.probes.get_mut(&(name.clone(), kind)) else {
@@ -983,6 +1028,11 @@ impl Worker {
         if let Err(e) = volumes::teardown(&self.dir) {
             tracing::warn!(pod = %self.st.name, error = %e, "tearing down volumes");
         }
+        if let Err(e) = self.ctx.network.del(&self.st.uid).await {
+            // The cache entry stays; the orphan sweep retries the DEL later.
+            tracing::warn!(pod = %self.st.name, error = %e, "detaching the pod network");
+        }
+        self.st.pod_ips.clear();
         if let Err(e) = netns::remove(&self.netns_path()) {
             tracing::warn!(pod = %self.st.name, error = %e, "removing network namespace");
         }
@@ -1067,7 +1117,11 @@ impl Worker {
 
     async fn report(&mut self) {
         let host_ip = self.ctx.config.node_ip.to_string();
-        let pod_ip = self.host_network().then_some(host_ip.as_str());
+        let pod_ip = if self.host_network() {
+            Some(host_ip.as_str())
+        } else {
+            self.st.pod_ips.first().map(String::as_str)
+        };
         let status = status::build(&self.pod, &self.st, &host_ip, pod_ip);
         let ready = status["conditions"]
             .as_array()
