@@ -82,6 +82,8 @@ pub async fn run(opts: UpOptions) -> anyhow::Result<()> {
             let mut config = capstan_kubelet::Config::new(&name, root);
             config.port = 0;
             config.network_namespace = network_namespace.clone();
+            // All nodes share one network namespace here, and one proxy and DNS serve it.
+            config.serve_services = i == 1;
             let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
                 .context("building the in-process API client")?;
             let stop = server.shutdown_handle();

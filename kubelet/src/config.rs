@@ -41,6 +41,9 @@ pub struct Config {
     /// Nameserver written into pods' resolv.conf for dnsPolicy ClusterFirst.
     pub cluster_dns: Option<IpAddr>,
     pub cluster_domain: String,
+    /// Run the node proxy and the cluster DNS for the node's network namespace (one
+    /// kubelet per namespace should).
+    pub serve_services: bool,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             network_namespace: None,
             cluster_dns: Some(IpAddr::from([10, 96, 0, 10])),
             cluster_domain: "cluster.local".into(),
+            serve_services: false,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod node;
 pub mod pods;
 pub mod runtime;
 pub mod server;
+pub mod services;
 pub mod shim;
 
 use std::collections::HashSet;
@@ -100,6 +101,22 @@ pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = 
         ))
     })?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if ctx.config.serve_services {
+        let dns_ip = match ctx.config.cluster_dns {
+            Some(std::net::IpAddr::V4(ip)) => Some(ip),
+            _ => None,
+        };
+        services::start(
+            ctx.client.clone(),
+            services::ServicesConfig {
+                node: ctx.network.node_netns().clone(),
+                dns_ip,
+                domain: ctx.config.cluster_domain.clone(),
+            },
+            stop_rx.clone(),
+        )
+        .await;
+    }
     let node = tokio::spawn(node::run(ctx.clone(), stop_rx.clone()));
     let pods = tokio::spawn(pods::manager::run(ctx.clone(), stop_rx.clone()));
     let gc = tokio::spawn(image_gc(ctx.clone(), stop_rx));

@@ -68,6 +68,9 @@ struct Args {
     cluster_dns: String,
     #[arg(long, default_value = "cluster.local")]
     cluster_domain: String,
+    /// Run the node proxy (nftables) and the cluster DNS for the node's network namespace.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    serve_services: bool,
 }
 
 async fn client(args: &Args) -> anyhow::Result<kube::Client> {
@@ -137,6 +140,7 @@ async fn async_main() -> anyhow::Result<()> {
         Some(args.cluster_dns.parse().context("--cluster-dns")?)
     };
     config.cluster_domain = args.cluster_domain.clone();
+    config.serve_services = args.serve_services;
     let client = client(&args).await?;
     let shutdown = async {
         let mut term =
