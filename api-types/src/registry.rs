@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use k8s_openapi::api::{apps, batch, coordination, core, discovery, events, policy, scheduling};
+use k8s_openapi::api::{
+    apps, batch, coordination, core, discovery, events, networking, policy, scheduling,
+};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Serialize, de::DeserializeOwned};
@@ -237,6 +239,7 @@ pub fn registry() -> &'static [ResourceInfo] {
             entry::<coordination::v1::Lease>("leases", NONE, NONE, &[]),
             entry::<discovery::v1::EndpointSlice>("endpointslices", NONE, NONE, &[]),
             entry::<events::v1::Event>("events", &["ev"], NONE, &[]),
+            entry::<networking::v1::NetworkPolicy>("networkpolicies", &["netpol"], NONE, &[]),
             entry::<scheduling::v1::PriorityClass>("priorityclasses", &["pc"], NONE, &[]),
             entry::<policy::v1::PodDisruptionBudget>(
                 "poddisruptionbudgets",

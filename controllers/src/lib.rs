@@ -1,12 +1,15 @@
 //! capstan-controllers: the reconcile loops that turn desired state into actual state —
-//! ReplicaSet, Deployment, the garbage collector and node lifecycle — on kube-runtime against the Capstan (or
-//! any Kubernetes) API server.
+//! ReplicaSet, Deployment, the garbage collector, node lifecycle, node IPAM, EndpointSlices and
+//! Endpoints — on kube-runtime against the Capstan (or any Kubernetes) API server.
 //!
 //! `run` is the whole program as a library call; `main.rs` only parses flags. Owns: starting
 //! shared informers, leader election, the metrics endpoint and the selected controllers. Must
 //! never talk to anything but the API server.
 
+pub mod backends;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod error;
 pub mod garbagecollector;
 pub mod nodeipam;
@@ -32,12 +35,14 @@ use runtime::leader::{LeaderConfig, LeaderElector};
 use runtime::metrics::Metrics;
 
 /// Controllers this binary knows, by the names kube-controller-manager uses for `--controllers`.
-pub const CONTROLLERS: [&str; 5] = [
+pub const CONTROLLERS: [&str; 7] = [
     "replicaset",
     "deployment",
     "garbagecollector",
     "node-lifecycle",
     "nodeipam",
+    "endpointslice",
+    "endpoint",
 ];
 
 #[derive(Debug, Clone)]
@@ -183,6 +188,8 @@ pub async fn run(
                 "garbagecollector" => garbagecollector::run(shared, stop).await,
                 "node-lifecycle" => nodelifecycle::run(shared, node_lifecycle, stop).await,
                 "nodeipam" => nodeipam::run(shared, node_ipam, stop).await,
+                "endpointslice" => endpointslice::run(shared, stop).await,
+                "endpoint" => endpoints::run(shared, stop).await,
                 _ => Ok(()),
             };
             if let Err(e) = &r {
@@ -240,7 +247,18 @@ mod tests {
         assert_eq!(sel("*"), CONTROLLERS.to_vec());
         assert_eq!(
             sel("*,-garbagecollector"),
-            vec!["replicaset", "deployment", "node-lifecycle", "nodeipam"]
+            vec![
+                "replicaset",
+                "deployment",
+                "node-lifecycle",
+                "nodeipam",
+                "endpointslice",
+                "endpoint"
+            ]
+        );
+        assert_eq!(
+            sel("endpoint,endpointslice"),
+            vec!["endpointslice", "endpoint"]
         );
         assert_eq!(sel("replicaset"), vec!["replicaset"]);
         assert!(sel("").is_empty());

@@ -19,7 +19,8 @@ struct Flags {
     #[arg(long)]
     server: Option<String>,
     /// Controllers to run: `*` for all, `name` to enable, `-name` to disable
-    /// (replicaset, deployment, garbagecollector, node-lifecycle, nodeipam).
+    /// (replicaset, deployment, garbagecollector, node-lifecycle, nodeipam, endpointslice,
+    /// endpoint).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     controllers: Vec<String>,
     /// Run controllers only while holding the `kube-system/capstan-controllers` Lease.

@@ -2,6 +2,7 @@
 //! a simulated kubelet; behaviour is driven with kube-rs and the real kubectl.
 
 mod deployment;
+mod endpoints;
 mod garbagecollector;
 mod harness;
 mod nodelifecycle;

@@ -167,3 +167,94 @@ impl Drop for TestNetns {
             .status();
     }
 }
+
+/// A `capstan up` child process: SIGTERM on drop (a clean shutdown), then SIGKILL if it
+/// lingers.
+pub struct UpProcess(Child);
+
+impl UpProcess {
+    /// Starts `capstan up` on `dir` with `nodes` kubelets whose networking lives in
+    /// `netns`, and waits until the API server answers and the kubeconfig exists.
+    pub fn start(dir: &std::path::Path, port: u16, nodes: u32, netns: &TestNetns) -> UpProcess {
+        let capstan = bin("capstan");
+        assert!(
+            capstan.exists(),
+            "build the binaries first (make test does): {}",
+            capstan.display()
+        );
+        let child = Command::new(capstan)
+            .args(["up", "--data-dir"])
+            .arg(dir)
+            .args(["--port", &port.to_string(), "--nodes", &nodes.to_string()])
+            .arg("--network-namespace")
+            .arg(netns.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("capstan up starts");
+        let up = UpProcess(child);
+        let kubeconfig = dir.join("kubeconfig");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !(kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "capstan up did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        up
+    }
+}
+
+impl Drop for UpProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real kubectl against the cluster whose kubeconfig is in `dir`; panics on failure.
+pub fn kubectl(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = kubectl_output(dir, args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+pub fn kubectl_output(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir.join("home"))
+        .output()
+        .expect("kubectl runs")
+}
+
+/// True when running as root; under `CI=true` not being root is a failure, not a skip.
+pub fn root_or_skip(what: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{what} needs root under CI"
+        );
+        eprintln!("skipping: {what} needs root");
+    }
+    root
+}

@@ -1,71 +1,9 @@
 //! `capstan up` end to end: the binary starts a cluster, writes a kubeconfig, the real kubectl
 //! applies every example, and a restart on the same data dir resumes the same state.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{bin, free_port, repo_root};
-
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        // SIGTERM first so `capstan up` shuts down cleanly; then make sure.
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(dir: &std::path::Path, port: u16, netns: &capstan_e2e::TestNetns) -> Up {
-    let capstan = bin("capstan");
-    assert!(
-        capstan.exists(),
-        "build the binaries first (make test does): {}",
-        capstan.display()
-    );
-    let child = Command::new(capstan)
-        .args(["up", "--data-dir"])
-        .arg(dir)
-        .args(["--port", &port.to_string()])
-        .arg("--network-namespace")
-        .arg(netns.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("capstan up starts");
-    let up = Up(child);
-    let kubeconfig = dir.join("kubeconfig");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !(kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
-        assert!(Instant::now() < deadline, "capstan up did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    up
-}
-
-fn kubectl(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", dir.join("kubeconfig"))
-        .env("HOME", dir.join("home"))
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
+use capstan_e2e::{UpProcess, free_port, kubectl, repo_root};
 
 /// The images of the `roll` Deployment's pods.
 fn roll_images(dir: &std::path::Path) -> String {
@@ -97,17 +35,7 @@ fn cgroup_empty(dir: &std::path::Path) -> bool {
 
 #[test]
 fn capstan_up_serves_the_examples_and_resumes_after_restart() {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "needs root under CI"
-        );
-        eprintln!("skipping: capstan up runs a kubelet, which needs root");
+    if !capstan_e2e::root_or_skip("capstan up with a kubelet") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -116,7 +44,7 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
     let examples = repo_root().join("examples");
     let examples = examples.to_str().expect("utf-8 path");
     {
-        let _up = start(dir.path(), port, &netns);
+        let _up = UpProcess::start(dir.path(), port, 1, &netns);
         let out = kubectl(dir.path(), &["apply", "-f", examples]);
         assert!(out.contains("deployment.apps/web created"), "{out}");
         assert!(out.contains("statefulset.apps/db created"), "{out}");
@@ -127,7 +55,7 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
             "{again}"
         );
     }
-    let _up = start(dir.path(), port, &netns);
+    let _up = UpProcess::start(dir.path(), port, 1, &netns);
     // `capstan up` runs a kubelet (node-1) with the demo images preloaded.
     kubectl(
         dir.path(),
@@ -235,6 +163,21 @@ fn capstan_up_serves_the_examples_and_resumes_after_restart() {
         ready.split_whitespace().filter(|s| *s == "True").count(),
         3,
         "{ready}"
+    );
+    // The example web app answers on its NodePort on 127.0.0.1 of the node's namespace,
+    // through the proxy's rules, from one of its three pods.
+    let mut served = String::new();
+    for _ in 0..100 {
+        let out = netns.exec(&["curl", "-s", "-m", "2", "http://127.0.0.1:30080/hostname"]);
+        served = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if served.starts_with("web-") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        served.starts_with("web-"),
+        "NodePort 30080 answered {served:?}"
     );
     let logs = kubectl(dir.path(), &["exec", "hello", "--", "echo", "exec-ok"]);
     assert_eq!(logs.trim(), "exec-ok");

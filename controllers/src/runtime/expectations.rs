@@ -55,26 +55,22 @@ impl Expectations {
 
     /// Records that `count` creations are about to be sent.
     pub fn expect_creations(&self, key: &str, count: usize) {
-        self.with(|m| {
-            m.insert(
-                key.to_string(),
-                Pending {
-                    creations: count as i64,
-                    deletions: HashSet::new(),
-                    since: Instant::now(),
-                },
-            );
-        })
+        self.expect(key, count, [])
     }
 
     /// Records that the objects named `ids` (namespace/name) are about to be deleted.
     pub fn expect_deletions(&self, key: &str, ids: impl IntoIterator<Item = String>) {
+        self.expect(key, 0, ids)
+    }
+
+    /// Both at once, for a sync that creates some objects and deletes others.
+    pub fn expect(&self, key: &str, creations: usize, deletions: impl IntoIterator<Item = String>) {
         self.with(|m| {
             m.insert(
                 key.to_string(),
                 Pending {
-                    creations: 0,
-                    deletions: ids.into_iter().collect(),
+                    creations: creations as i64,
+                    deletions: deletions.into_iter().collect(),
                     since: Instant::now(),
                 },
             );

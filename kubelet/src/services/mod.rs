@@ -5,14 +5,16 @@
 pub mod dns;
 pub mod model;
 pub mod nft;
+pub mod policy;
 pub mod proxy;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
@@ -32,8 +34,13 @@ pub struct ServicesConfig {
 pub struct Watched {
     services: Store<Service>,
     slices: Store<EndpointSlice>,
-    /// Bumped on every watch event.
+    /// Bumped on every Service or EndpointSlice event.
     changes: watch::Sender<u64>,
+    policies: Store<NetworkPolicy>,
+    pods: Store<Pod>,
+    namespaces: Store<Namespace>,
+    /// Bumped on every NetworkPolicy, Pod or Namespace event.
+    policy_changes: watch::Sender<u64>,
     /// Bumped after every successful nftables update (tests and benchmarks wait on it).
     pub applied: watch::Sender<u64>,
 }
@@ -107,13 +114,35 @@ pub async fn start(
     stop: watch::Receiver<bool>,
 ) -> Arc<Watched> {
     let changes = watch::Sender::new(0);
+    let policy_changes = watch::Sender::new(0);
     let watched = Arc::new(Watched {
         services: watch_into(Api::all(client.clone()), changes.clone(), stop.clone()),
         slices: watch_into(Api::all(client.clone()), changes.clone(), stop.clone()),
         changes,
+        policies: watch_into(
+            Api::all(client.clone()),
+            policy_changes.clone(),
+            stop.clone(),
+        ),
+        pods: watch_into(
+            Api::all(client.clone()),
+            policy_changes.clone(),
+            stop.clone(),
+        ),
+        namespaces: watch_into(
+            Api::all(client.clone()),
+            policy_changes.clone(),
+            stop.clone(),
+        ),
+        policy_changes,
         applied: watch::Sender::new(0),
     });
     tokio::spawn(proxy::run(
+        watched.clone(),
+        config.node.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(proxy::run_policies(
         watched.clone(),
         config.node.clone(),
         stop.clone(),

@@ -83,6 +83,58 @@ pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiv
     }
 }
 
+/// Keeps the NetworkPolicy table in line with policies, pods and namespaces.
+pub async fn run_policies(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiver<bool>) {
+    let mut changes = watched.policy_changes.subscribe();
+    tokio::select! {
+        _ = async {
+            let _ = watched.policies.wait_until_ready().await;
+            let _ = watched.pods.wait_until_ready().await;
+            let _ = watched.namespaces.wait_until_ready().await;
+        } => {}
+        _ = crate::stopped(&mut stop) => return,
+    }
+    let mut installed: Option<String> = None;
+    loop {
+        let pods: Vec<super::policy::PodInfo> = watched
+            .pods
+            .state()
+            .iter()
+            .filter_map(|p| super::policy::PodInfo::from_pod(p))
+            .collect();
+        let script = super::policy::script(
+            &watched.policies.state(),
+            &pods,
+            &watched.namespaces.state(),
+        );
+        if installed.as_ref() != Some(&script) {
+            match apply(&node, &script).await {
+                Ok(()) => {
+                    installed = Some(script);
+                    watched.applied.send_modify(|n| *n += 1);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "applying network policies; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = crate::stopped(&mut stop) => return,
+                    }
+                    continue;
+                }
+            }
+        }
+        tokio::select! {
+            r = changes.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                tokio::time::sleep(BATCH).await;
+            }
+            _ = crate::stopped(&mut stop) => return,
+        }
+    }
+}
+
 async fn apply(node: &NodeNetns, script: &str) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new("nft");
     cmd.args(["-f", "-"])

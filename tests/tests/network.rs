@@ -1,0 +1,368 @@
+//! Networking end to end (root): `capstan up --nodes 2` with both kubelets' pod networks in a
+//! namespace made for the test. Pods get CNI addresses and reach each other across nodes,
+//! find services by DNS name, headless names resolve to pods, NodePorts answer on 127.0.0.1,
+//! readiness probes decide which endpoints get traffic, a service without endpoints refuses
+//! connections, and deleting everything leaves no interface, address lease or attachment.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use capstan_e2e::{TestNetns, UpProcess, free_port, kubectl, kubectl_output, root_or_skip};
+
+const MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: capstan.local/busybox:1.35
+        command: [sh, -c, "mkdir -p /www && hostname > /www/hostname && touch /www/ready && exec httpd -f -p 8080 -h /www"]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /ready, port: http}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http, nodePort: 30081}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty}
+spec:
+  type: NodePort
+  selector: {app: nothing-matches}
+  ports: [{port: 80, nodePort: 30082}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: pg, port: 5432, targetPort: 8080}]
+"#;
+
+fn pod(name: &str, node: &str, labels: &str, extra: &str, command: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{{labels}}}}}\nspec:\n  nodeName: {node}\n  terminationGracePeriodSeconds: 1\n{extra}  containers:\n  - name: c\n    image: capstan.local/busybox:1.35\n    command: [sh, -c, \"{command}\"]\n---\n"
+    )
+}
+
+fn apply(dir: &Path, yaml: &str) {
+    let file = dir.join(format!("m{}.yaml", yaml.len()));
+    std::fs::write(&file, yaml).expect("manifest");
+    kubectl(dir, &["apply", "-f", file.to_str().expect("utf-8")]);
+}
+
+/// Polls `f` every 200 ms until it returns Some, for at most `secs`.
+fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// An HTTP GET from inside a pod with busybox nc; the response body's last line.
+fn get_from_pod(dir: &Path, pod: &str, host: &str, port: u16, path: &str) -> Option<String> {
+    let script =
+        format!("printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port} | tail -1");
+    let out = kubectl_output(dir, &["exec", pod, "--", "sh", "-c", &script]);
+    let body = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !body.is_empty()).then_some(body)
+}
+
+fn curl(ns: &TestNetns, url: &str) -> (bool, String) {
+    let out = ns.exec(&["curl", "-s", "-m", "3", url]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+fn pod_ip(dir: &Path, name: &str) -> Option<String> {
+    let ip = kubectl(dir, &["get", "pod", name, "-o", "jsonpath={.status.podIP}"]);
+    (!ip.is_empty()).then_some(ip)
+}
+
+fn web_pods(dir: &Path) -> Vec<String> {
+    kubectl(
+        dir,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+    )
+    .split_whitespace()
+    .map(str::to_string)
+    .collect()
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn pods_services_and_dns_across_two_nodes() {
+    if !root_or_skip("the network test") {
+        return;
+    }
+    let netns = TestNetns::new();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let _up = UpProcess::start(dir, free_port(), 2, &netns);
+    eventually(60, "two Ready nodes", || {
+        let s = kubectl(
+            dir,
+            &[
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        );
+        (s.split_whitespace().filter(|r| *r == "True").count() == 2).then_some(())
+    });
+    let cidrs = kubectl(
+        dir,
+        &["get", "nodes", "-o", "jsonpath={.items[*].spec.podCIDR}"],
+    );
+    assert_eq!(cidrs.split_whitespace().count(), 2, "{cidrs}");
+
+    apply(dir, MANIFEST);
+    let httpd = "mkdir -p /www && hostname > /www/hostname && exec httpd -f -p 8080 -h /www";
+    let mut pods = String::new();
+    pods.push_str(&pod(
+        "db-0",
+        "node-1",
+        "app: db",
+        "  hostname: db-0\n  subdomain: db\n",
+        httpd,
+    ));
+    pods.push_str(&pod(
+        "db-1",
+        "node-2",
+        "app: db",
+        "  hostname: db-1\n  subdomain: db\n",
+        httpd,
+    ));
+    pods.push_str(&pod(
+        "client",
+        "node-1",
+        "role: client",
+        "",
+        "exec sleep 3600",
+    ));
+    apply(dir, &pods);
+
+    // Pod to pod across nodes, by pod IP: client runs on node-1, db-1 on node-2.
+    let db1 = eventually(90, "db-1 to get an IP", || pod_ip(dir, "db-1"));
+    let client_ip = eventually(90, "client to get an IP", || pod_ip(dir, "client"));
+    assert_ne!(
+        db1.rsplit_once('.').map(|(net, _)| net),
+        client_ip.rsplit_once('.').map(|(net, _)| net),
+        "pods on different nodes get addresses from different node ranges"
+    );
+    let body = eventually(60, "client → db-1 across nodes", || {
+        get_from_pod(dir, "client", &db1, 8080, "/hostname")
+    });
+    assert_eq!(body, "db-1");
+
+    // A ClusterIP service by DNS name (short name via the search path, and FQDN).
+    let names: Vec<String> = eventually(90, "two ready web pods", || {
+        let p = web_pods(dir);
+        let ready = kubectl(
+            dir,
+            &[
+                "get",
+                "pods",
+                "-l",
+                "app=web",
+                "-o",
+                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        );
+        (p.len() == 2 && ready.split_whitespace().filter(|s| *s == "True").count() == 2)
+            .then_some(p)
+    });
+    let via_dns = eventually(60, "web by service name", || {
+        get_from_pod(dir, "client", "web", 80, "/hostname")
+    });
+    assert!(names.contains(&via_dns), "{via_dns} not in {names:?}");
+    let fqdn = get_from_pod(
+        dir,
+        "client",
+        "web.default.svc.cluster.local",
+        80,
+        "/hostname",
+    )
+    .expect("FQDN answers");
+    assert!(names.contains(&fqdn), "{fqdn}");
+
+    // Headless service: per-pod names from hostname + subdomain, and the service name
+    // resolving to pod addresses.
+    let db0 = pod_ip(dir, "db-0").expect("db-0 IP");
+    let lookup = kubectl(
+        dir,
+        &[
+            "exec",
+            "client",
+            "--",
+            "nslookup",
+            "db-0.db.default.svc.cluster.local",
+        ],
+    );
+    assert!(lookup.contains(&db0), "{lookup}");
+    let all = kubectl(
+        dir,
+        &[
+            "exec",
+            "client",
+            "--",
+            "nslookup",
+            "db.default.svc.cluster.local",
+        ],
+    );
+    assert!(all.contains(&db0) && all.contains(&db1), "{all}");
+    let nx = kubectl_output(
+        dir,
+        &[
+            "exec",
+            "client",
+            "--",
+            "nslookup",
+            "nope.default.svc.cluster.local",
+        ],
+    );
+    assert!(
+        !nx.status.success(),
+        "an unknown service name must not resolve"
+    );
+
+    // NodePort on 127.0.0.1 of the node namespace reaches both pods over a few tries.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+        if ok {
+            seen.insert(body);
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen.iter().cloned().collect::<Vec<_>>(), {
+        let mut n = names.clone();
+        n.sort();
+        n
+    });
+
+    // Readiness decides endpoints: the pod whose probe fails gets no more traffic.
+    let (down, up) = (&names[0], &names[1]);
+    kubectl(dir, &["exec", down, "--", "rm", "/www/ready"]);
+    eventually(30, "the endpoint to turn not ready", || {
+        let r = kubectl(
+            dir,
+            &[
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=web",
+                "-o",
+                "jsonpath={range .items[*].endpoints[*]}{.targetRef.name}={.conditions.ready} {end}",
+            ],
+        );
+        r.contains(&format!("{down}=false")).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..10 {
+        let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+        assert!(ok, "NodePort failed while one endpoint is ready");
+        assert_eq!(&body, up, "traffic went to the not-ready pod");
+    }
+
+    // No endpoints: refused at once rather than hanging.
+    let started = Instant::now();
+    let (ok, _) = curl(&netns, "http://127.0.0.1:30082/");
+    assert!(!ok);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // NetworkPolicy: isolating the db pods cuts the client off; allowing pods labelled
+    // role=client on the port lets it back in, and nobody else.
+    apply(
+        dir,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-deny}\nspec:\n  podSelector: {matchLabels: {app: db}}\n",
+    );
+    eventually(30, "the deny policy to take effect", || {
+        get_from_pod(dir, "client", &db1, 8080, "/hostname")
+            .is_none()
+            .then_some(())
+    });
+    apply(
+        dir,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-allow-client}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {role: client}}}]\n    ports: [{port: 8080}]\n",
+    );
+    let body = eventually(30, "the allow policy to take effect", || {
+        get_from_pod(dir, "client", &db1, 8080, "/hostname")
+    });
+    assert_eq!(body, "db-1");
+    assert_eq!(
+        get_from_pod(dir, up, &db1, 8080, "/hostname"),
+        None,
+        "a pod the policy does not allow got through"
+    );
+    kubectl(dir, &["delete", "networkpolicy", "--all"]);
+
+    // Everything deleted: no veth, lease, attachment or namespace left behind.
+    kubectl(dir, &["delete", "deployment", "web"]);
+    kubectl(
+        dir,
+        &[
+            "delete",
+            "pods",
+            "--all",
+            "--grace-period=1",
+            "--wait=true",
+            "--timeout=90s",
+        ],
+    );
+    eventually(60, "pod network state to be gone", || {
+        let veths = netns.exec(&["ip", "-o", "link", "show", "type", "veth"]);
+        let veths = String::from_utf8_lossy(&veths.stdout).lines().count();
+        let leftovers: usize = ["node-1", "node-2"]
+            .iter()
+            .map(|n| {
+                let root = dir.join("nodes").join(n);
+                let leases = std::fs::read_dir(root.join("cni/ipam/capstan"))
+                    .map(|d| {
+                        d.flatten()
+                            .filter(|e| e.file_name().to_string_lossy().starts_with("10."))
+                            .count()
+                    })
+                    .unwrap_or(0);
+                leases + count_files(&root.join("cni/cache")) + count_files(&root.join("netns"))
+            })
+            .sum();
+        (veths == 0 && leftovers == 0).then_some(())
+    });
+}
