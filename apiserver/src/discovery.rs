@@ -58,6 +58,13 @@ pub const POD_STREAMS: &[Subresource] = &[
         kind: "Pod",
         verbs: &["get"],
     },
+    Subresource {
+        name: "portforward",
+        group: "",
+        version: "v1",
+        kind: "PodPortForwardOptions",
+        verbs: &["create", "get"],
+    },
 ];
 
 /// A resource's subresources: the registry's plus, for pods, the kubelet streams.

@@ -238,6 +238,10 @@ fn router(app: Arc<App>) -> Router {
             "/api/v1/namespaces/{namespace}/pods/{name}/attach",
             any(proxy::exec::attach),
         )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
+            any(proxy::portforward::portforward),
+        )
         .fallback(handlers::resource)
         .with_state(app)
         .layer(middleware::from_fn(no_cache))

@@ -16,6 +16,7 @@ pub mod machine;
 pub mod network;
 pub mod node;
 pub mod pods;
+pub mod portforward;
 pub mod runtime;
 pub mod server;
 pub mod services;

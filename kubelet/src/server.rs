@@ -1,6 +1,8 @@
-//! The kubelet's HTTP server, reached through the API server's pods/log and pods/exec
-//! proxy: `/containerLogs/{ns}/{pod}/{container}`, `/exec/{ns}/{pod}/{container}` (WebSocket,
-//! `v5.channel.k8s.io`/`v4.channel.k8s.io`), `/stats/summary` and `/healthz`.
+//! The kubelet's HTTP server, reached through the API server's pods/log, pods/exec and
+//! pods/portforward proxy: `/containerLogs/{ns}/{pod}/{container}`,
+//! `/exec/{ns}/{pod}/{container}` (WebSocket, `v5.channel.k8s.io`/`v4.channel.k8s.io`),
+//! `/portForward/{ns}/{pod}` (SPDY/3, over WebSocket or a raw upgrade; see `portforward`),
+//! `/stats/summary` and `/healthz`.
 //!
 //! Plain HTTP without authentication: meant for loopback and trusted node networks.
 
@@ -14,8 +16,8 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -23,7 +25,8 @@ use tokio::sync::mpsc;
 
 use crate::context::Context;
 use crate::logs;
-use crate::runtime::{ExecRequest, Stdio, cgroups};
+use crate::portforward::{self, PodNetwork};
+use crate::runtime::{ExecRequest, Stdio, cgroups, netns};
 
 fn status(code: StatusCode, reason: &str, message: String) -> Response {
     let body = json!({
@@ -89,6 +92,10 @@ pub async fn start(ctx: Arc<Context>) -> std::io::Result<tokio::task::JoinHandle
         .route("/healthz", get(|| async { "ok" }))
         .route("/containerLogs/{ns}/{pod}/{container}", get(container_logs))
         .route("/exec/{ns}/{pod}/{container}", get(exec).post(exec))
+        .route(
+            "/portForward/{ns}/{pod}",
+            get(port_forward).post(port_forward),
+        )
         .route("/stats/summary", get(stats))
         .with_state(ctx);
     Ok(tokio::spawn(async move {
@@ -205,6 +212,121 @@ async fn stats(State(ctx): State<Arc<Context>>) -> Response {
         out.push(json!({"podRef": {"name": name, "namespace": ns, "uid": view.uid}, "containers": containers}));
     }
     axum::Json(json!({"node": {"nodeName": ctx.config.node_name}, "pods": out})).into_response()
+}
+
+/// Port-forward WebSocket messages carry pieces of a SPDY byte stream; kubectl's are at most
+/// a frame of 32 KiB and change, so this only stops a runaway peer.
+const PORT_FORWARD_MAX_MESSAGE: usize = 2 * 1024 * 1024;
+
+/// Comma-separated tokens of every `name` header, trimmed.
+fn header_tokens<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
+/// `kubectl port-forward`, through the API server's pods/portforward proxy. The forwarded
+/// ports come from each stream's headers, not from the query.
+async fn port_forward(
+    State(ctx): State<Arc<Context>>,
+    Path((ns, pod)): Path<(String, String)>,
+    mut req: Request,
+) -> Response {
+    let Some(view) = ctx.view(&ns, &pod) else {
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("pod {ns}/{pod} is not running on this node"),
+        );
+    };
+    let host_network = ctx
+        .known
+        .read()
+        .ok()
+        .and_then(|known| known.get(&view.uid).cloned())
+        .and_then(|p| p.spec.as_ref().and_then(|s| s.host_network))
+        .unwrap_or(false);
+    let network = if host_network {
+        PodNetwork::Host
+    } else {
+        let path = netns::path_for(&ctx.netns_dir(), &view.uid);
+        if !netns::is_pinned(&path) {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("pod {ns}/{pod} has no network namespace yet: its sandbox is not ready"),
+            );
+        }
+        PodNetwork::Namespace(path)
+    };
+    let label = format!("{ns}/{pod}");
+    let upgrade = header_tokens(req.headers(), header::UPGRADE.as_str())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if upgrade == "websocket" {
+        let (mut parts, _) = req.into_parts();
+        let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(ws) => ws.protocols([portforward::WEBSOCKET_PROTOCOL]),
+            Err(rejection) => return rejection.into_response(),
+        };
+        // Without the SPDY subprotocol there is no common language; a plain error makes
+        // kubectl fall back to the raw SPDY upgrade.
+        if ws.selected_protocol().is_none() {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "port-forward over WebSocket needs the {} subprotocol",
+                    portforward::WEBSOCKET_PROTOCOL
+                ),
+            );
+        }
+        return ws
+            .max_message_size(PORT_FORWARD_MAX_MESSAGE)
+            .max_frame_size(PORT_FORWARD_MAX_MESSAGE)
+            .on_upgrade(move |socket| portforward::serve_websocket(socket, network, label));
+    }
+    if !upgrade.eq_ignore_ascii_case(portforward::SPDY_UPGRADE) {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Upgrade request required".into(),
+        );
+    }
+    if !header_tokens(req.headers(), "x-stream-protocol-version")
+        .any(|p| p == portforward::STREAM_PROTOCOL)
+    {
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(
+                "unable to upgrade: unable to negotiate protocol: client supports {:?}, server supports [{}]",
+                header_tokens(req.headers(), "x-stream-protocol-version").collect::<Vec<_>>(),
+                portforward::STREAM_PROTOCOL
+            ),
+        );
+    }
+    // Taken before answering: hyper hands the connection over once the 101 is written.
+    let upgraded = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match upgraded.await {
+            Ok(io) => {
+                portforward::serve_raw(hyper_util::rt::TokioIo::new(io), network, label).await
+            }
+            Err(e) => tracing::debug!(pod = %label, error = %e, "port-forward upgrade failed"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, portforward::SPDY_UPGRADE)
+        .header("X-Stream-Protocol-Version", portforward::STREAM_PROTOCOL)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];

@@ -1,6 +1,8 @@
 //! Kubelet benchmark (`make bench`, root): release `capstan-apiserver` and `capstan-kubelet`
-//! as their own processes, the demo busybox image already imported on the node. 100 pods bound
-//! to the node by hand, created 30 at a time: latency from create to `Running` seen by a watch
+//! as their own processes, the demo busybox image already imported on the node, the node's pod
+//! network in a namespace made for the run. Two rounds of 100 pods bound to the node by hand,
+//! created 30 at a time — first `hostNetwork` pods, then pods with their own CNI network — so
+//! the difference is what networking adds: latency from create to `Running` seen by a watch
 //! (p50/p99); the kubelet's RSS idle and with 100 running pods; then deletion of them all.
 //! Bounded in time.
 
@@ -9,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{Proc, free_port, release_bin, rss_mib};
+use capstan_e2e::{Proc, TestNetns, free_port, release_bin, rss_mib};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -63,6 +65,7 @@ async fn main() {
         .expect("capstan image import");
     assert!(status.success());
     let node = format!("bench-{}", std::process::id());
+    let netns = TestNetns::new();
     let kubelet = Proc::spawn(
         release_bin("capstan-kubelet"),
         &[
@@ -74,6 +77,10 @@ async fn main() {
             root.display().to_string(),
             "--port".into(),
             "0".into(),
+            "--network-namespace".into(),
+            netns.path().display().to_string(),
+            "--pod-cidr".into(),
+            "10.244.0.0/24".into(),
         ],
         &[],
     );
@@ -94,6 +101,52 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = rss_mib(kubelet.id());
 
+    println!(
+        "kubelet benchmark: {PODS} pods per round, {AT_ONCE} at a time, image present, one node"
+    );
+    let mut medians = Vec::new();
+    for (label, host_network) in [("hostNetwork pods", true), ("pod network (CNI)", false)] {
+        let (lat, total) = round(&pods, &node, host_network).await;
+        println!(
+            "  {label}: create -> Running (watch): p50 {:?}  p99 {:?}  max {:?}  all {:?}",
+            pct(&lat, 0.5),
+            pct(&lat, 0.99),
+            lat[lat.len() - 1],
+            total
+        );
+        medians.push(pct(&lat, 0.5));
+        if !host_network {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let busy = rss_mib(kubelet.id());
+            println!("  kubelet RSS: idle {idle:.1} MiB, {PODS} running pods {busy:.1} MiB");
+        }
+        let del = Instant::now();
+        pods.delete_collection(&DeleteParams::default(), &ListParams::default())
+            .await
+            .expect("delete");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !pods
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "pods were not deleted in time");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!("  delete all {PODS} (grace 1 s): {:?}", del.elapsed());
+    }
+    println!(
+        "  networking adds {:?} to the median pod start",
+        medians[1].saturating_sub(medians[0])
+    );
+    drop(kubelet);
+}
+
+/// Creates the pods in batches and returns their create -> Running latencies, sorted, and
+/// the whole round's time.
+async fn round(pods: &Api<Pod>, node: &str, host_network: bool) -> (Vec<Duration>, Duration) {
     let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let running: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let watch = {
@@ -115,17 +168,19 @@ async fn main() {
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let names: Vec<String> = (0..PODS).map(|i| format!("p{i}")).collect();
+    let prefix = if host_network { "h" } else { "n" };
+    let names: Vec<String> = (0..PODS).map(|i| format!("{prefix}{i}")).collect();
     let all_start = Instant::now();
     for chunk in names.chunks(AT_ONCE) {
         let futs = chunk.iter().map(|name| {
-            let (pods, created, node) = (pods.clone(), created.clone(), node.clone());
+            let (pods, created, node) = (pods.clone(), created.clone(), node.to_string());
             let name = name.clone();
             async move {
                 let pod: Pod = serde_json::from_value(json!({
                     "apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": name},
-                    "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [{
+                    "spec": {"nodeName": node, "hostNetwork": host_network,
+                        "terminationGracePeriodSeconds": 1, "containers": [{
                         "name": "c", "image": "capstan.local/busybox:1.35",
                         "command": ["sleep", "3600"],
                     }]},
@@ -158,35 +213,8 @@ async fn main() {
         names.iter().map(|n| r[n].duration_since(c[n])).collect()
     };
     lat.sort();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let busy = rss_mib(kubelet.id());
-    println!("kubelet benchmark: {PODS} pods, {AT_ONCE} at a time, image present, one node");
-    println!(
-        "  create -> Running (watch): p50 {:?}  p99 {:?}  max {:?}  all {:?}",
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-        lat[lat.len() - 1],
-        total
-    );
-    println!("  kubelet RSS: idle {idle:.1} MiB, {PODS} running pods {busy:.1} MiB");
-    let del = Instant::now();
-    pods.delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await
-        .expect("delete");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !pods
-        .list(&ListParams::default())
-        .await
-        .expect("list")
-        .items
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "pods were not deleted in time");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    println!("  delete all {PODS} (grace 1 s): {:?}", del.elapsed());
     watch.abort();
-    drop(kubelet);
+    (lat, total)
 }
 
 fn nix_root() -> bool {

@@ -2,9 +2,12 @@
 //! namespace made for the test. Pods get CNI addresses and reach each other across nodes,
 //! find services by DNS name, headless names resolve to pods, NodePorts answer on 127.0.0.1,
 //! readiness probes decide which endpoints get traffic, a service without endpoints refuses
-//! connections, and deleting everything leaves no interface, address lease or attachment.
+//! connections, kubectl port-forward reaches a pod, NetworkPolicy denies then allows, and
+//! deleting everything leaves no interface, address lease or attachment.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use capstan_e2e::{TestNetns, UpProcess, free_port, kubectl, kubectl_output, root_or_skip};
@@ -113,6 +116,53 @@ fn web_pods(dir: &Path) -> Vec<String> {
     .split_whitespace()
     .map(str::to_string)
     .collect()
+}
+
+/// The kubectl on PATH, and the 1.27 binary beside its real path when present.
+fn port_forward_clients() -> Vec<std::path::PathBuf> {
+    let mut out = vec![std::path::PathBuf::from("kubectl")];
+    let real = Command::new("sh")
+        .args(["-c", "readlink -f \"$(command -v kubectl)\""])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if let Some(dir) = Path::new(&real).parent() {
+        let old = dir.join("kubectl.1.27");
+        if old.exists() {
+            out.push(old);
+        }
+    }
+    out
+}
+
+/// Runs `kubectl port-forward pod/db-0 LOCAL:8080`, fetches `path` through it with curl on
+/// the host's loopback, and stops the forwarder.
+fn port_forward_get(dir: &Path, kubectl_bin: &Path, local: u16, path: &str) -> String {
+    let mut child = Command::new(kubectl_bin)
+        .args(["port-forward", "pod/db-0", &format!("{local}:8080")])
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir.join("home"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl port-forward starts");
+    let mut first = String::new();
+    // Kept open until the end: kubectl writes a line per connection and dies on a closed pipe.
+    let mut stdout = child.stdout.take().map(BufReader::new);
+    if let Some(out) = stdout.as_mut() {
+        let _ = out.read_line(&mut first);
+    }
+    let result = Command::new("curl")
+        .args(["-s", "-m", "5", &format!("http://127.0.0.1:{local}{path}")])
+        .output()
+        .expect("curl runs");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.contains("Forwarding from"),
+        "port-forward said {first:?}"
+    );
+    String::from_utf8_lossy(&result.stdout).trim().to_string()
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -306,6 +356,14 @@ fn pods_services_and_dns_across_two_nodes() {
         "took {:?}",
         started.elapsed()
     );
+
+    // kubectl port-forward through the API server and the kubelet into db-0's namespace:
+    // today's kubectl tunnels over WebSocket, 1.27 over the SPDY upgrade.
+    for kubectl_bin in port_forward_clients() {
+        let local = free_port();
+        let body = port_forward_get(dir, &kubectl_bin, local, "/hostname");
+        assert_eq!(body, "db-0", "{}", kubectl_bin.display());
+    }
 
     // NetworkPolicy: isolating the db pods cuts the client off; allowing pods labelled
     // role=client on the port lets it back in, and nobody else.

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
@@ -127,14 +127,10 @@ async fn serve(
     path: Result<Path<(String, String)>, PathRejection>,
     req: Request,
 ) -> Response {
-    let Path((namespace, name)) = match path {
-        Ok(p) => p,
-        Err(e) => return super::path_error(e),
-    };
-    match proxy(&app, kind, &namespace, &name, req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    super::for_pod(path, |namespace, name| async move {
+        proxy(&app, kind, &namespace, &name, req).await
+    })
+    .await
 }
 
 async fn proxy(
@@ -142,7 +138,7 @@ async fn proxy(
     kind: StreamKind,
     namespace: &str,
     name: &str,
-    mut req: Request,
+    req: Request,
 ) -> ApiResult<Response> {
     // GET is the WebSocket handshake, POST the SPDY one.
     if req.method() != Method::GET && req.method() != Method::POST {
@@ -155,14 +151,29 @@ async fn proxy(
     let opts = StreamOptions::parse(&query_pairs(req.uri())?);
     opts.validate(kind)?;
     let loc = locate(app, namespace, name, opts.container.as_deref()).await?;
+    let path = loc.path(kind.as_str(), &opts.kubelet_query(kind));
+    relay_upgrade(app, loc, kind.as_str(), path, req).await
+}
+
+/// Sends an upgrade request on to `path` (with its query) at the kubelet of `loc` and, once
+/// the kubelet switches protocols, answers the client with the kubelet's 101 and splices the
+/// two connections. A kubelet that refuses is relayed as a Status. `what` names the
+/// subresource in logs.
+pub(super) async fn relay_upgrade(
+    app: &Arc<App>,
+    loc: Location,
+    what: &'static str,
+    path: String,
+    mut req: Request,
+) -> ApiResult<Response> {
     if !is_upgrade(req.headers()) {
         return Err(ApiError::bad_request("Upgrade request required"));
     }
     // Taken now: once the handler returns the 101, hyper hands the client's socket to it.
     let client_upgrade = hyper::upgrade::on(&mut req);
-    let upstream = upstream_request(&loc, kind, &opts, req.method(), req.headers())?;
+    let upstream = upstream_request(&loc, path, req.method(), req.headers())?;
     let mut response = send(&loc, upstream, true).await.map_err(|e| {
-        tracing::warn!(kubelet = %loc.authority(), error = %e, "kubelet unreachable for {}", kind.as_str());
+        tracing::warn!(kubelet = %loc.authority(), error = %e, "kubelet unreachable for {what}");
         match e {
             KubeletError::Dial { .. } => ApiError::unknown(format!("error dialing backend: {e}")),
             other => ApiError::unknown(other.to_string()),
@@ -183,7 +194,7 @@ async fn proxy(
     let answer = answer
         .body(Body::empty())
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    tracing::debug!(pod = %loc.pod, container = %loc.container, "{} stream opened", kind.as_str());
+    tracing::debug!(pod = %loc.pod, container = %loc.container, "{what} stream opened");
     tokio::spawn(splice(
         client_upgrade,
         kubelet_upgrade,
@@ -224,14 +235,13 @@ fn forwarded(name: &HeaderName) -> bool {
 
 fn upstream_request(
     loc: &Location,
-    kind: StreamKind,
-    opts: &StreamOptions,
+    path: String,
     method: &Method,
     headers: &HeaderMap,
 ) -> ApiResult<hyper::Request<Body>> {
     let mut request = hyper::Request::builder()
         .method(method.clone())
-        .uri(loc.path(kind.as_str(), &opts.kubelet_query(kind)))
+        .uri(path)
         .header(header::HOST, loc.authority())
         .header(header::CONNECTION, "Upgrade");
     for (k, v) in headers.iter().filter(|(k, _)| forwarded(k)) {

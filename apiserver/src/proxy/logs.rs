@@ -139,14 +139,10 @@ pub async fn serve(
     path: Result<Path<(String, String)>, PathRejection>,
     req: Request,
 ) -> Response {
-    let Path((namespace, name)) = match path {
-        Ok(p) => p,
-        Err(e) => return super::path_error(e),
-    };
-    match logs(&app, &namespace, &name, req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    super::for_pod(path, |namespace, name| async move {
+        logs(&app, &namespace, &name, req).await
+    })
+    .await
 }
 
 async fn logs(app: &Arc<App>, namespace: &str, name: &str, req: Request) -> ApiResult<Response> {

@@ -1,9 +1,11 @@
-//! Pod subresources the kubelet serves: `pods/log`, `pods/exec` and `pods/attach`.
+//! Pod subresources the kubelet serves: `pods/log`, `pods/exec`, `pods/attach` and
+//! `pods/portforward`.
 //!
 //! The API server checks a request against the stored pod (which container, whether the pod
 //! is bound) so that mistakes get a `Status` before anything reaches a node, finds the
 //! kubelet from the pod's Node, and relays the kubelet's answer: a streamed body for logs
-//! (`logs`), a spliced HTTP/1.1 upgrade for exec and attach (`exec`).
+//! (`logs`), a spliced HTTP/1.1 upgrade for exec and attach (`exec`) and for port-forward
+//! (`portforward`).
 //!
 //! The kubelet is reached over plain HTTP without authentication, on the Node's
 //! `status.addresses` (InternalIP first) and `status.daemonEndpoints.kubeletEndpoint.Port`.
@@ -11,11 +13,13 @@
 
 pub mod exec;
 pub mod logs;
+pub mod portforward;
 
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -112,11 +116,25 @@ pub async fn locate(
     name: &str,
     container: Option<&str>,
 ) -> ApiResult<Location> {
-    let pod = app
-        .api
-        .get(resource("pods")?, Some(namespace), name)
-        .await?;
+    let pod = get_pod(app, namespace, name).await?;
     let container = pick_container(&pod, name, container)?;
+    let (host, port) = pod_kubelet(app, &pod, name).await?;
+    Ok(Location {
+        namespace: namespace.to_string(),
+        pod: name.to_string(),
+        container,
+        host,
+        port,
+    })
+}
+
+/// The stored pod, or the NotFound Status.
+pub async fn get_pod(app: &App, namespace: &str, name: &str) -> ApiResult<Value> {
+    app.api.get(resource("pods")?, Some(namespace), name).await
+}
+
+/// The kubelet serving a pod: its Node's address and kubelet port.
+pub async fn pod_kubelet(app: &App, pod: &Value, name: &str) -> ApiResult<(String, u16)> {
     let node_name = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -125,14 +143,7 @@ pub async fn locate(
             ApiError::bad_request(format!("pod {name} does not have a host assigned"))
         })?;
     let node = app.api.get(resource("nodes")?, None, node_name).await?;
-    let (host, port) = kubelet_endpoint(&node)?;
-    Ok(Location {
-        namespace: namespace.to_string(),
-        pod: name.to_string(),
-        container,
-        host,
-        port,
-    })
+    kubelet_endpoint(&node)
 }
 
 fn resource(plural: &str) -> ApiResult<&'static ResourceInfo> {
@@ -373,6 +384,23 @@ fn query_int(pairs: &[(String, String)], key: &str) -> ApiResult<Option<i64>> {
 
 fn path_error(e: PathRejection) -> Response {
     ApiError::bad_request(e.body_text()).into_response()
+}
+
+/// Runs `handle(namespace, name)` for a `pods/{name}/…` route and turns its error, or a bad
+/// path, into a Status response.
+async fn for_pod<F, Fut>(path: Result<Path<(String, String)>, PathRejection>, handle: F) -> Response
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Response>>,
+{
+    let Path((namespace, name)) = match path {
+        Ok(p) => p,
+        Err(e) => return path_error(e),
+    };
+    match handle(namespace, name).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct Watched {
     policy_changes: watch::Sender<u64>,
     /// Bumped after every successful nftables update (tests and benchmarks wait on it).
     pub applied: watch::Sender<u64>,
+    /// The service ruleset the node's nftables hold now.
+    pub installed: watch::Sender<Arc<nft::Ruleset>>,
 }
 
 impl Watched {
@@ -136,6 +138,7 @@ pub async fn start(
         ),
         policy_changes,
         applied: watch::Sender::new(0),
+        installed: watch::Sender::new(Arc::default()),
     });
     tokio::spawn(proxy::run(
         watched.clone(),

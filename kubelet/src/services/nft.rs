@@ -127,6 +127,14 @@ impl Ruleset {
         }
     }
 
+    /// Whether some endpoint chain DNATs to `target` (`ip:port`).
+    pub fn dnats_to(&self, target: &str) -> bool {
+        let want = format!("dnat to {target}");
+        self.chains
+            .values()
+            .any(|rules| rules.iter().any(|r| r.ends_with(&want)))
+    }
+
     pub fn endpoint_chains(&self) -> usize {
         self.chains.keys().filter(|c| c.starts_with("ep-")).count()
     }

@@ -56,6 +56,7 @@ pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiv
                         took_ms = started.elapsed().as_millis() as u64,
                         "nftables updated"
                     );
+                    watched.installed.send_replace(Arc::new(wanted.clone()));
                     installed = Some(wanted);
                     watched.applied.send_modify(|n| *n += 1);
                 }
@@ -135,7 +136,8 @@ pub async fn run_policies(watched: Arc<Watched>, node: NodeNetns, mut stop: watc
     }
 }
 
-async fn apply(node: &NodeNetns, script: &str) -> Result<(), String> {
+/// Runs one `nft -f` transaction in the node namespace.
+pub async fn apply(node: &NodeNetns, script: &str) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new("nft");
     cmd.args(["-f", "-"])
         .stdin(std::process::Stdio::piped())
