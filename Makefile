@@ -31,6 +31,7 @@ bench:
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-scheduler --bench throughput
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench rollout
 	$(CARGO) bench -p capstan-kubelet --bench container
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-kubelet --bench services
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench pods
 
 # A static capstan-testapp for test images: $(TARGET_DIR)/release/capstan-testapp.

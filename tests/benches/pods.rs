@@ -20,6 +20,8 @@ use serde_json::json;
 
 const PODS: usize = 100;
 const AT_ONCE: usize = 30;
+/// Pods of the one-at-a-time rounds, which show the per-pod cost without CPU contention.
+const SEQUENTIAL: usize = 20;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -101,24 +103,28 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = rss_mib(kubelet.id());
 
-    println!(
-        "kubelet benchmark: {PODS} pods per round, {AT_ONCE} at a time, image present, one node"
-    );
+    println!("kubelet benchmark: image present, one node");
+    let rounds = [
+        ("hostNetwork pods", true, PODS, AT_ONCE),
+        ("pod network (CNI)", false, PODS, AT_ONCE),
+        ("hostNetwork pods", true, SEQUENTIAL, 1),
+        ("pod network (CNI)", false, SEQUENTIAL, 1),
+    ];
     let mut medians = Vec::new();
-    for (label, host_network) in [("hostNetwork pods", true), ("pod network (CNI)", false)] {
-        let (lat, total) = round(&pods, &node, host_network).await;
+    for (label, host_network, count, at_once) in rounds {
+        let (lat, total) = round(&pods, &node, host_network, count, at_once).await;
         println!(
-            "  {label}: create -> Running (watch): p50 {:?}  p99 {:?}  max {:?}  all {:?}",
+            "  {count} {label}, {at_once} at a time: create -> Running (watch): p50 {:?}  p99 {:?}  max {:?}  all {:?}",
             pct(&lat, 0.5),
             pct(&lat, 0.99),
             lat[lat.len() - 1],
             total
         );
         medians.push(pct(&lat, 0.5));
-        if !host_network {
+        if !host_network && at_once > 1 {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let busy = rss_mib(kubelet.id());
-            println!("  kubelet RSS: idle {idle:.1} MiB, {PODS} running pods {busy:.1} MiB");
+            println!("  kubelet RSS: idle {idle:.1} MiB, {count} running pods {busy:.1} MiB");
         }
         let del = Instant::now();
         pods.delete_collection(&DeleteParams::default(), &ListParams::default())
@@ -135,18 +141,25 @@ async fn main() {
             assert!(Instant::now() < deadline, "pods were not deleted in time");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        println!("  delete all {PODS} (grace 1 s): {:?}", del.elapsed());
+        println!("  delete all {count} (grace 1 s): {:?}", del.elapsed());
     }
     println!(
-        "  networking adds {:?} to the median pod start",
-        medians[1].saturating_sub(medians[0])
+        "  networking adds to the median pod start: {:?} at {AT_ONCE} at a time, {:?} one at a time",
+        medians[1].saturating_sub(medians[0]),
+        medians[3].saturating_sub(medians[2])
     );
     drop(kubelet);
 }
 
 /// Creates the pods in batches and returns their create -> Running latencies, sorted, and
 /// the whole round's time.
-async fn round(pods: &Api<Pod>, node: &str, host_network: bool) -> (Vec<Duration>, Duration) {
+async fn round(
+    pods: &Api<Pod>,
+    node: &str,
+    host_network: bool,
+    count: usize,
+    at_once: usize,
+) -> (Vec<Duration>, Duration) {
     let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let running: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let watch = {
@@ -169,9 +182,11 @@ async fn round(pods: &Api<Pod>, node: &str, host_network: bool) -> (Vec<Duration
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let prefix = if host_network { "h" } else { "n" };
-    let names: Vec<String> = (0..PODS).map(|i| format!("{prefix}{i}")).collect();
+    let names: Vec<String> = (0..count)
+        .map(|i| format!("{prefix}{at_once}-{i}"))
+        .collect();
     let all_start = Instant::now();
-    for chunk in names.chunks(AT_ONCE) {
+    for chunk in names.chunks(at_once) {
         let futs = chunk.iter().map(|name| {
             let (pods, created, node) = (pods.clone(), created.clone(), node.to_string());
             let name = name.clone();
