@@ -424,3 +424,191 @@ fn pods_services_and_dns_across_two_nodes() {
         (veths == 0 && leftovers == 0).then_some(())
     });
 }
+
+/// What a node's pod networking holds right now: veths in the node namespace, IP leases,
+/// CNI cache entries, pinned pod namespaces, and service/policy map elements.
+fn network_state(dir: &Path, ns: &TestNetns) -> (usize, usize, usize, usize) {
+    let veths = ns.exec(&["ip", "-o", "link", "show", "type", "veth"]);
+    let veths = String::from_utf8_lossy(&veths.stdout).lines().count();
+    let root = dir.join("nodes/node-1");
+    let leases = std::fs::read_dir(root.join("cni/ipam/capstan"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("10."))
+                .count()
+        })
+        .unwrap_or(0);
+    (
+        veths,
+        leases,
+        count_files(&root.join("cni/cache")),
+        count_files(&root.join("netns")),
+    )
+}
+
+fn nft_elements(ns: &TestNetns) -> usize {
+    let out = ns.exec(&["nft", "list", "table", "ip", "capstan-proxy"]);
+    String::from_utf8_lossy(&out.stdout)
+        .matches(" : goto ")
+        .count()
+}
+
+#[test]
+fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
+    if !root_or_skip("the CNI fault test") {
+        return;
+    }
+    let netns = TestNetns::new();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let _up = UpProcess::start(dir, free_port(), 1, &netns);
+    eventually(60, "a Ready node", || {
+        let out = kubectl_output(
+            dir,
+            &[
+                "get",
+                "node",
+                "node-1",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        );
+        (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
+    });
+    let before = network_state(dir, &netns);
+    let elements_before = nft_elements(&netns);
+
+    // A configuration whose plugin is not installed sorts first: pods wait with an event.
+    let conf_dir = dir.join("nodes/node-1/cni/net.d");
+    let broken = conf_dir.join("05-broken.conflist");
+    std::fs::write(
+        &broken,
+        r#"{"cniVersion":"1.0.0","name":"broken","plugins":[{"type":"no-such-plugin"}]}"#,
+    )
+    .expect("write conflist");
+    apply(
+        dir,
+        &pod("waiter", "node-1", "app: w", "", "exec sleep 3600"),
+    );
+    eventually(30, "a NetworkNotReady event", || {
+        let ev = kubectl(
+            dir,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=waiter",
+                "-o",
+                "jsonpath={.items[*].reason}",
+            ],
+        );
+        ev.contains("NetworkNotReady").then_some(())
+    });
+    // A plugin that fails on ADD (an address range of none): a sandbox event, and what was
+    // set up is taken down again before the retry.
+    std::fs::write(
+        &broken,
+        r#"{"cniVersion":"1.0.0","name":"broken","plugins":[{"type":"bridge","bridge":"cbrbroken","isGateway":true,
+            "ipam":{"type":"host-local","ranges":[[{"subnet":"10.250.0.0/31"}]]}}]}"#,
+    )
+    .expect("write conflist");
+    eventually(30, "a FailedCreatePodSandBox event", || {
+        let ev = kubectl(
+            dir,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=waiter",
+                "-o",
+                "jsonpath={.items[*].reason}",
+            ],
+        );
+        ev.contains("FailedCreatePodSandBox").then_some(())
+    });
+    assert_eq!(
+        network_state(dir, &netns).0,
+        before.0,
+        "a failed ADD left a veth"
+    );
+    std::fs::remove_file(&broken).expect("remove conflist");
+    eventually(60, "the pod to start once the network works", || {
+        pod_ip(dir, "waiter")
+            .filter(|ip| ip.starts_with("10.244."))
+            .map(|_| ())
+    });
+    kubectl(
+        dir,
+        &["delete", "pod", "waiter", "--grace-period=1", "--wait=true"],
+    );
+
+    // Create/delete cycles through the API: 20 rounds of 50 pods.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(cycles(dir, 20, 50));
+    eventually(60, "every attachment to be gone", || {
+        (network_state(dir, &netns) == before).then_some(())
+    });
+    assert_eq!(
+        nft_elements(&netns),
+        elements_before,
+        "service map elements leaked"
+    );
+}
+
+async fn cycles(dir: &Path, rounds: usize, per_round: usize) {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, DeleteParams, ListParams, PostParams};
+    let kc = kube::config::Kubeconfig::read_from(dir.join("kubeconfig")).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let lp = ListParams::default().labels("cycle=yes");
+    for r in 0..rounds {
+        let creates = (0..per_round).map(|i| {
+            let pods = pods.clone();
+            async move {
+                let pod: Pod = serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": format!("cycle-{r}-{i}"), "labels": {"cycle": "yes"}},
+                    "spec": {"nodeName": "node-1", "terminationGracePeriodSeconds": 0,
+                        "containers": [{"name": "c", "image": "capstan.local/busybox:1.35",
+                            "command": ["sleep", "3600"]}]},
+                }))
+                .expect("pod");
+                pods.create(&PostParams::default(), &pod)
+                    .await
+                    .expect("create");
+            }
+        });
+        futures::future::join_all(creates).await;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let list = pods.list(&lp).await.expect("list");
+            let with_ip = list
+                .items
+                .iter()
+                .filter(|p| p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some())
+                .count();
+            if with_ip == per_round {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {r}: {with_ip}/{per_round} pods got an IP"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        pods.delete_collection(&DeleteParams::default(), &lp)
+            .await
+            .expect("delete");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !pods.list(&lp).await.expect("list").items.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "round {r}: pods not deleted in time"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
