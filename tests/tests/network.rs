@@ -165,6 +165,31 @@ fn port_forward_get(dir: &Path, kubectl_bin: &Path, local: u16, path: &str) -> S
     String::from_utf8_lossy(&result.stdout).trim().to_string()
 }
 
+/// `capstan up --nodes N` in a fresh network namespace, once every node is Ready. Dropped in
+/// reverse order: the cluster, then its directory, then the namespace.
+fn cluster(nodes: usize) -> (TestNetns, tempfile::TempDir, UpProcess) {
+    let netns = TestNetns::new();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let up = UpProcess::start(tmp.path(), free_port(), nodes as u32, &netns);
+    eventually(60, "every node Ready", || {
+        let out = kubectl_output(
+            tmp.path(),
+            &[
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        );
+        let ready = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter(|r| *r == "True")
+            .count();
+        (ready == nodes).then_some(())
+    });
+    (netns, tmp, up)
+}
+
 fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
@@ -174,22 +199,8 @@ fn pods_services_and_dns_across_two_nodes() {
     if !root_or_skip("the network test") {
         return;
     }
-    let netns = TestNetns::new();
-    let tmp = tempfile::tempdir().expect("temp dir");
+    let (netns, tmp, _up) = cluster(2);
     let dir = tmp.path();
-    let _up = UpProcess::start(dir, free_port(), 2, &netns);
-    eventually(60, "two Ready nodes", || {
-        let s = kubectl(
-            dir,
-            &[
-                "get",
-                "nodes",
-                "-o",
-                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
-            ],
-        );
-        (s.split_whitespace().filter(|r| *r == "True").count() == 2).then_some(())
-    });
     let cidrs = kubectl(
         dir,
         &["get", "nodes", "-o", "jsonpath={.items[*].spec.podCIDR}"],
@@ -458,23 +469,8 @@ fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
     if !root_or_skip("the CNI fault test") {
         return;
     }
-    let netns = TestNetns::new();
-    let tmp = tempfile::tempdir().expect("temp dir");
+    let (netns, tmp, _up) = cluster(1);
     let dir = tmp.path();
-    let _up = UpProcess::start(dir, free_port(), 1, &netns);
-    eventually(60, "a Ready node", || {
-        let out = kubectl_output(
-            dir,
-            &[
-                "get",
-                "node",
-                "node-1",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-            ],
-        );
-        (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
-    });
     let before = network_state(dir, &netns);
     let elements_before = nft_elements(&netns);
 
