@@ -53,6 +53,18 @@ spec:
   clusterIP: None
   selector: {app: db}
   ports: [{name: pg, port: 5432, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hp}
+spec:
+  nodeName: node-2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: capstan.local/busybox:1.35
+    command: [sh, -c, "mkdir -p /www && hostname > /www/hostname && exec httpd -f -p 8080 -h /www"]
+    ports: [{containerPort: 8080, hostPort: 18088}]
 "#;
 
 fn pod(name: &str, node: &str, labels: &str, extra: &str, command: &str) -> String {
@@ -199,7 +211,7 @@ fn pods_services_and_dns_across_two_nodes() {
     if !root_or_skip("the network test") {
         return;
     }
-    let (netns, tmp, _up) = cluster(2);
+    let (netns, tmp, up) = cluster(2);
     let dir = tmp.path();
     let cidrs = kubectl(
         dir,
@@ -263,6 +275,13 @@ fn pods_services_and_dns_across_two_nodes() {
         (p.len() == 2 && ready.split_whitespace().filter(|s| *s == "True").count() == 2)
             .then_some(p)
     });
+    // hostPort through the portmap plugin, on the node namespace's 127.0.0.1.
+    let hostport = eventually(60, "the hostPort to answer", || {
+        let (ok, body) = curl(&netns, "http://127.0.0.1:18088/hostname");
+        ok.then_some(body)
+    });
+    assert_eq!(hostport, "hp");
+    let hp_ip = pod_ip(dir, "hp").expect("hp IP");
     let via_dns = eventually(60, "web by service name", || {
         get_from_pod(dir, "client", "web", 80, "/hostname")
     });
@@ -335,7 +354,7 @@ fn pods_services_and_dns_across_two_nodes() {
     });
 
     // Readiness decides endpoints: the pod whose probe fails gets no more traffic.
-    let (down, up) = (&names[0], &names[1]);
+    let (down, up_pod) = (&names[0], &names[1]);
     kubectl(dir, &["exec", down, "--", "rm", "/www/ready"]);
     eventually(30, "the endpoint to turn not ready", || {
         let r = kubectl(
@@ -355,7 +374,7 @@ fn pods_services_and_dns_across_two_nodes() {
     for _ in 0..10 {
         let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
         assert!(ok, "NodePort failed while one endpoint is ready");
-        assert_eq!(&body, up, "traffic went to the not-ready pod");
+        assert_eq!(&body, up_pod, "traffic went to the not-ready pod");
     }
 
     // No endpoints: refused at once rather than hanging.
@@ -396,11 +415,70 @@ fn pods_services_and_dns_across_two_nodes() {
     });
     assert_eq!(body, "db-1");
     assert_eq!(
-        get_from_pod(dir, up, &db1, 8080, "/hostname"),
+        get_from_pod(dir, up_pod, &db1, 8080, "/hostname"),
         None,
         "a pod the policy does not allow got through"
     );
     kubectl(dir, &["delete", "networkpolicy", "--all"]);
+
+    // A restart of the whole node side (proxy, DNS, kubelets) keeps an open connection
+    // through a NodePort: the table is rebuilt in one transaction and conntrack keeps the
+    // connection's translation; the kubelets re-adopt pods and CHECK their attachments.
+    for p in &names {
+        kubectl(
+            dir,
+            &[
+                "exec",
+                p,
+                "--",
+                "dd",
+                "if=/dev/zero",
+                "of=/www/big",
+                "bs=1024",
+                "count=2048",
+            ],
+        );
+    }
+    let out = dir.join("big.out");
+    let mut download = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &netns.name,
+            "curl",
+            "-s",
+            "--limit-rate",
+            "256k",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("http://127.0.0.1:30081/big")
+        .spawn()
+        .expect("curl starts");
+    std::thread::sleep(Duration::from_secs(1));
+    drop(up);
+    let _up = UpProcess::start(dir, free_port(), 2, &netns);
+    let finished = eventually(60, "the download to finish", || {
+        download.try_wait().ok().flatten()
+    });
+    assert!(
+        finished.success(),
+        "the download broke across the restart: {finished:?}"
+    );
+    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(size, 2048 * 1024);
+    assert_eq!(web_pods(dir).len(), 2);
+    assert_eq!(
+        pod_ip(dir, "hp").as_deref(),
+        Some(hp_ip.as_str()),
+        "a restart changed a pod IP"
+    );
+    assert_eq!(curl(&netns, "http://127.0.0.1:18088/hostname").1, "hp");
+    let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+    assert!(
+        ok && &body == up_pod,
+        "after the restart the NodePort answered {body:?}"
+    );
 
     // Everything deleted: no veth, lease, attachment or namespace left behind.
     kubectl(dir, &["delete", "deployment", "web"]);
@@ -432,7 +510,11 @@ fn pods_services_and_dns_across_two_nodes() {
                 leases + count_files(&root.join("cni/cache")) + count_files(&root.join("netns"))
             })
             .sum();
-        (veths == 0 && leftovers == 0).then_some(())
+        let nat = netns.exec(&["iptables", "-t", "nat", "-S"]);
+        let port_chains = String::from_utf8_lossy(&nat.stdout)
+            .matches("-N CNI-DN-")
+            .count();
+        (veths == 0 && leftovers == 0 && port_chains == 0).then_some(())
     });
 }
 

@@ -53,6 +53,8 @@ pub struct Worker {
     env: HashMap<String, (Vec<String>, String)>,
     removed: bool,
     node_allocatable: BTreeMap<String, String>,
+    /// The CNI attachment was verified (CHECK) or made by this kubelet process.
+    network_checked: bool,
 }
 
 enum Next {
@@ -140,6 +142,7 @@ impl Worker {
             env: HashMap::new(),
             removed: false,
             node_allocatable,
+            network_checked: false,
         };
         w.adopt().await;
         w
@@ -430,6 +433,21 @@ impl Worker {
             self.st.pod_ips.clear();
         }
         netns::ensure(&ns).map_err(|e| ("FailedCreatePodSandBox", e.to_string()))?;
+        if !self.st.pod_ips.is_empty() && !self.network_checked {
+            // An attachment made before a kubelet restart is CHECKed once and reported when
+            // broken, but kept: attaching again would change the pod's IP under its running
+            // containers (and Debian's portmap 1.1.1 fails CHECK of any hostPort on
+            // IPv4-only nodes, looking for an ip6tables chain it never made).
+            if let Err(e) = self.ctx.network.check(&self.st.uid).await {
+                tracing::warn!(pod = %self.st.name, error = %e, "pod network failed CNI CHECK");
+                self.ctx.recorder.warning(
+                    &*self.pod,
+                    "NetworkCheckFailed",
+                    format!("CNI CHECK of the pod network failed: {e}"),
+                );
+            }
+            self.network_checked = true;
+        }
         if !self.st.pod_ips.is_empty() {
             return Ok(());
         }
@@ -442,6 +460,7 @@ impl Worker {
         match self.ctx.network.add(&self.pod, &ns).await {
             Ok(ips) => {
                 tracing::debug!(pod = %self.st.name, ?ips, "pod network attached");
+                self.network_checked = true;
                 self.st.pod_ips = ips;
                 self.save();
                 Ok(())
