@@ -177,29 +177,82 @@ fn port_forward_get(dir: &Path, kubectl_bin: &Path, local: u16, path: &str) -> S
     String::from_utf8_lossy(&result.stdout).trim().to_string()
 }
 
-/// `capstan up --nodes N` in a fresh network namespace, once every node is Ready. Dropped in
-/// reverse order: the cluster, then its directory, then the namespace.
-fn cluster(nodes: usize) -> (TestNetns, tempfile::TempDir, UpProcess) {
-    let netns = TestNetns::new();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let up = UpProcess::start(tmp.path(), free_port(), nodes as u32, &netns);
-    eventually(60, "every node Ready", || {
-        let out = kubectl_output(
-            tmp.path(),
-            &[
-                "get",
-                "nodes",
-                "-o",
-                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
-            ],
-        );
-        let ready = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter(|r| *r == "True")
-            .count();
-        (ready == nodes).then_some(())
-    });
-    (netns, tmp, up)
+/// `capstan up --nodes N` in a fresh network namespace. Dropping it (also when a test
+/// fails half way) deletes every pod first — `capstan up` leaves containers running by
+/// design — then stops the cluster, removes its directory and the namespace.
+struct Cluster {
+    up: std::cell::RefCell<Option<UpProcess>>,
+    nodes: usize,
+    tmp: tempfile::TempDir,
+    netns: TestNetns,
+}
+
+impl Cluster {
+    /// Starts it and waits until every node is Ready.
+    fn start(nodes: usize) -> Cluster {
+        let netns = TestNetns::new();
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let c = Cluster {
+            up: std::cell::RefCell::new(None),
+            nodes,
+            tmp,
+            netns,
+        };
+        c.restart();
+        c
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Stops `capstan up` (SIGTERM) and starts it again on the same directory.
+    fn restart(&self) {
+        self.up.replace(None);
+        self.up.replace(Some(UpProcess::start(
+            self.tmp.path(),
+            free_port(),
+            self.nodes as u32,
+            &self.netns,
+        )));
+        eventually(60, "every node Ready", || {
+            let out = kubectl_output(
+                self.tmp.path(),
+                &[
+                    "get",
+                    "nodes",
+                    "-o",
+                    "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+                ],
+            );
+            let ready = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter(|r| *r == "True")
+                .count();
+            (ready == self.nodes).then_some(())
+        });
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.up.borrow().is_some() {
+            let _ = kubectl_output(
+                self.tmp.path(),
+                &[
+                    "delete",
+                    "pods",
+                    "--all",
+                    "-A",
+                    "--grace-period=0",
+                    "--force",
+                    "--wait=true",
+                    "--timeout=60s",
+                ],
+            );
+        }
+        self.up.replace(None);
+    }
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -211,8 +264,9 @@ fn pods_services_and_dns_across_two_nodes() {
     if !root_or_skip("the network test") {
         return;
     }
-    let (netns, tmp, up) = cluster(2);
-    let dir = tmp.path();
+    let cluster = Cluster::start(2);
+    let dir = cluster.dir();
+    let netns = &cluster.netns;
     let cidrs = kubectl(
         dir,
         &["get", "nodes", "-o", "jsonpath={.items[*].spec.podCIDR}"],
@@ -277,7 +331,7 @@ fn pods_services_and_dns_across_two_nodes() {
     });
     // hostPort through the portmap plugin, on the node namespace's 127.0.0.1.
     let hostport = eventually(60, "the hostPort to answer", || {
-        let (ok, body) = curl(&netns, "http://127.0.0.1:18088/hostname");
+        let (ok, body) = curl(netns, "http://127.0.0.1:18088/hostname");
         ok.then_some(body)
     });
     assert_eq!(hostport, "hp");
@@ -339,7 +393,7 @@ fn pods_services_and_dns_across_two_nodes() {
     // NodePort on 127.0.0.1 of the node namespace reaches both pods over a few tries.
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..40 {
-        let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+        let (ok, body) = curl(netns, "http://127.0.0.1:30081/hostname");
         if ok {
             seen.insert(body);
         }
@@ -372,14 +426,14 @@ fn pods_services_and_dns_across_two_nodes() {
     });
     std::thread::sleep(Duration::from_millis(500));
     for _ in 0..10 {
-        let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+        let (ok, body) = curl(netns, "http://127.0.0.1:30081/hostname");
         assert!(ok, "NodePort failed while one endpoint is ready");
         assert_eq!(&body, up_pod, "traffic went to the not-ready pod");
     }
 
     // No endpoints: refused at once rather than hanging.
     let started = Instant::now();
-    let (ok, _) = curl(&netns, "http://127.0.0.1:30082/");
+    let (ok, _) = curl(netns, "http://127.0.0.1:30082/");
     assert!(!ok);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -456,8 +510,7 @@ fn pods_services_and_dns_across_two_nodes() {
         .spawn()
         .expect("curl starts");
     std::thread::sleep(Duration::from_secs(1));
-    drop(up);
-    let _up = UpProcess::start(dir, free_port(), 2, &netns);
+    cluster.restart();
     let finished = eventually(60, "the download to finish", || {
         download.try_wait().ok().flatten()
     });
@@ -473,8 +526,8 @@ fn pods_services_and_dns_across_two_nodes() {
         Some(hp_ip.as_str()),
         "a restart changed a pod IP"
     );
-    assert_eq!(curl(&netns, "http://127.0.0.1:18088/hostname").1, "hp");
-    let (ok, body) = curl(&netns, "http://127.0.0.1:30081/hostname");
+    assert_eq!(curl(netns, "http://127.0.0.1:18088/hostname").1, "hp");
+    let (ok, body) = curl(netns, "http://127.0.0.1:30081/hostname");
     assert!(
         ok && &body == up_pod,
         "after the restart the NodePort answered {body:?}"
@@ -551,10 +604,11 @@ fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
     if !root_or_skip("the CNI fault test") {
         return;
     }
-    let (netns, tmp, _up) = cluster(1);
-    let dir = tmp.path();
-    let before = network_state(dir, &netns);
-    let elements_before = nft_elements(&netns);
+    let cluster = Cluster::start(1);
+    let dir = cluster.dir();
+    let netns = &cluster.netns;
+    let before = network_state(dir, netns);
+    let elements_before = nft_elements(netns);
 
     // A configuration whose plugin is not installed sorts first: pods wait with an event.
     let conf_dir = dir.join("nodes/node-1/cni/net.d");
@@ -605,7 +659,7 @@ fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
         ev.contains("FailedCreatePodSandBox").then_some(())
     });
     assert_eq!(
-        network_state(dir, &netns).0,
+        network_state(dir, netns).0,
         before.0,
         "a failed ADD left a veth"
     );
@@ -624,10 +678,10 @@ fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(cycles(dir, 20, 50));
     eventually(60, "every attachment to be gone", || {
-        (network_state(dir, &netns) == before).then_some(())
+        (network_state(dir, netns) == before).then_some(())
     });
     assert_eq!(
-        nft_elements(&netns),
+        nft_elements(netns),
         elements_before,
         "service map elements leaked"
     );
