@@ -51,13 +51,16 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
             _ => None,
         }
     });
-    let controller = Controller::for_stream(shared.deployments.triggers(), d_store)
-        .watches_stream(shared.replicasets.triggers(), move |rs: ReplicaSet| {
-            deployments_for_rs(&for_rs, &rs)
-        })
-        .watches_stream(pod_triggers, move |pod: Pod| {
-            deployments_for_pod(&for_pod, &pod)
-        });
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(shared.deployments.triggers()), d_store)
+        .watches_stream(
+            shared.replicasets.triggers(),
+            metrics.mapped(move |rs: ReplicaSet| deployments_for_rs(&for_rs, &rs)),
+        )
+        .watches_stream(
+            pod_triggers,
+            metrics.mapped(move |pod: Pod| deployments_for_pod(&for_pod, &pod)),
+        );
     let (a, b, c) = (
         shared.deployments.clone(),
         shared.replicasets.clone(),
@@ -75,7 +78,6 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
     if !synced {
         return Ok(());
     }
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, sync::sync_deployment, stop)
         .await;
     Ok(())

@@ -50,18 +50,25 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
         endpoints: endpoints.clone(),
     });
     let (service_store, endpoints_store) = (services.store(), endpoints.store());
-    let controller = Controller::for_stream(services.triggers(), services.store())
-        .watches_stream(shared.pods.triggers(), move |pod: Pod| {
-            let listed = services_listing(&endpoints_store, &pod);
-            backends::services_for_pod(&service_store, &pod, &listed)
-        })
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(services.triggers()), services.store())
+        .watches_stream(
+            shared.pods.triggers(),
+            metrics.mapped(move |pod: Pod| {
+                let listed = services_listing(&endpoints_store, &pod);
+                backends::services_for_pod(&service_store, &pod, &listed)
+            }),
+        )
         // Someone else's edit or delete of the object is undone by a sync of its Service.
-        .watches_stream(endpoints.triggers(), |ep: Endpoints| {
-            Some(
-                ObjectRef::<Service>::new(&ep.name_any())
-                    .within(&ep.namespace().unwrap_or_default()),
-            )
-        });
+        .watches_stream(
+            endpoints.triggers(),
+            metrics.mapped(|ep: Endpoints| {
+                Some(
+                    ObjectRef::<Service>::new(&ep.name_any())
+                        .within(&ep.namespace().unwrap_or_default()),
+                )
+            }),
+        );
     let service_changes = services.subscribe();
 
     let (p, s, e) = (shared.pods.clone(), services, endpoints);
@@ -78,7 +85,6 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
         return Ok(());
     }
     tokio::spawn(orphans::collect(ctx.clone(), service_changes, stop.clone()));
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, reconcile, stop).await;
     Ok(())
 }

@@ -76,12 +76,19 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
         Ok(change.into_object())
     });
     let (service_store, slice_store) = (services.store(), slices.store());
-    let controller = Controller::for_stream(service_triggers, services.store())
-        .watches_stream(shared.pods.triggers(), move |pod: Pod| {
-            let listed = services_listing(&slice_store, &pod);
-            backends::services_for_pod(&service_store, &pod, &listed)
-        })
-        .watches_stream(slice_triggers, |slice: EndpointSlice| service_of(&slice));
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(service_triggers), services.store())
+        .watches_stream(
+            shared.pods.triggers(),
+            metrics.mapped(move |pod: Pod| {
+                let listed = services_listing(&slice_store, &pod);
+                backends::services_for_pod(&service_store, &pod, &listed)
+            }),
+        )
+        .watches_stream(
+            slice_triggers,
+            metrics.mapped(|slice: EndpointSlice| service_of(&slice)),
+        );
     let service_changes = services.subscribe();
 
     let (p, s, e, n) = (shared.pods.clone(), services, slices, nodes);
@@ -99,7 +106,6 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
         return Ok(());
     }
     tokio::spawn(orphans::collect(ctx.clone(), service_changes, stop.clone()));
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, reconcile, stop).await;
     Ok(())
 }

@@ -68,7 +68,8 @@ pub async fn run(
         nodes: nodes.clone(),
         given: Mutex::default(),
     });
-    let controller = Controller::for_stream(nodes.triggers(), nodes.store());
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(nodes.triggers()), nodes.store());
     let n = nodes.clone();
     if !wait_synced(
         vec![Box::pin(async move { n.wait_until_ready().await })],
@@ -78,7 +79,6 @@ pub async fn run(
     {
         return Ok(());
     }
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, reconcile, stop).await;
     Ok(())
 }

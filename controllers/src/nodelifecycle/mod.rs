@@ -89,14 +89,18 @@ pub async fn run(
         first_seen: Mutex::default(),
     });
     let node_store = nodes.store();
-    let controller = Controller::for_stream(nodes.triggers(), node_store.clone())
-        .watches_stream(leases.triggers(), |lease: Lease| {
-            // The kubelet names its Lease after its Node.
-            vec![ObjectRef::new(&lease.name_any())]
-        })
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(nodes.triggers()), node_store.clone())
+        .watches_stream(
+            leases.triggers(),
+            metrics.mapped(|lease: Lease| {
+                // The kubelet names its Lease after its Node.
+                vec![ObjectRef::new(&lease.name_any())]
+            }),
+        )
         .watches_stream(
             shared.pods.subscribe().map(|c| Ok(c.into_object())),
-            node_for_pod,
+            metrics.mapped(node_for_pod),
         );
     let (p, n, l) = (shared.pods.clone(), nodes.clone(), leases.clone());
     let synced = wait_synced(
@@ -111,7 +115,6 @@ pub async fn run(
     if !synced {
         return Ok(());
     }
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, reconcile, stop).await;
     Ok(())
 }

@@ -60,10 +60,11 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
         Ok(change.into_object())
     });
     let mapper_store = rs_store.clone();
-    let controller = Controller::for_stream(rs_triggers, rs_store)
-        .watches_stream(pod_triggers, move |pod: Pod| {
-            replicasets_for_pod(&mapper_store, &pod)
-        });
+    let metrics = shared.metrics.controller(NAME);
+    let controller = Controller::for_stream(metrics.track(rs_triggers), rs_store).watches_stream(
+        pod_triggers,
+        metrics.mapped(move |pod: Pod| replicasets_for_pod(&mapper_store, &pod)),
+    );
     let (pods, rss) = (shared.pods.clone(), shared.replicasets.clone());
     let synced = wait_synced(
         vec![
@@ -76,7 +77,6 @@ pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> 
     if !synced {
         return Ok(());
     }
-    let metrics = shared.metrics.controller(NAME);
     crate::runtime::run_controller(NAME, controller, ctx, metrics, reconcile, stop).await;
     Ok(())
 }

@@ -4,11 +4,11 @@
 //! Owns: counters and latency histograms per controller. Must never hold a lock across an
 //! await or slow a reconcile down: everything is an atomic add.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,9 +26,77 @@ pub struct ControllerMetrics {
     errors: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
     sum_micros: AtomicU64,
+    /// Objects a watch event asked to reconcile that no reconcile has picked up yet — the
+    /// work queue's depth as Kubernetes counts it (one entry per object, delayed retries
+    /// not included). kube-runtime keeps its queue private, so the triggers feeding it are
+    /// counted on the way in ([`ControllerMetrics::queued`]) and out (`dequeued`).
+    pending: Mutex<HashSet<String>>,
+    adds: AtomicU64,
 }
 
 impl ControllerMetrics {
+    /// Records that `key` (an `ObjectRef` rendered with `to_string`) was triggered.
+    pub fn queued(&self, key: String) {
+        self.adds.fetch_add(1, Ordering::Relaxed);
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+    }
+
+    /// Records that a reconcile of `key` started.
+    pub fn dequeued(&self, key: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    pub fn queue_depth(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Wraps a primary trigger stream so every object it yields counts as queued.
+    pub fn track<K, E>(
+        self: &Arc<Self>,
+        triggers: impl futures::Stream<Item = Result<K, E>> + Send + 'static,
+    ) -> impl futures::Stream<Item = Result<K, E>> + Send + 'static
+    where
+        K: kube::Resource + 'static,
+        K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    {
+        use futures::StreamExt;
+        let me = self.clone();
+        triggers.inspect(move |item| {
+            if let Ok(obj) = item {
+                me.queued(kube::runtime::reflector::ObjectRef::from_obj(obj).to_string());
+            }
+        })
+    }
+
+    /// Wraps a `watches_stream` mapper so every object it maps to counts as queued.
+    pub fn mapped<T, K, I>(
+        self: &Arc<Self>,
+        mapper: impl Fn(T) -> I + Send + Sync + 'static,
+    ) -> impl Fn(T) -> Vec<kube::runtime::reflector::ObjectRef<K>> + Send + Sync + 'static
+    where
+        K: kube::Resource + 'static,
+        K::DynamicType: Eq + std::hash::Hash + Clone,
+        I: IntoIterator<Item = kube::runtime::reflector::ObjectRef<K>>,
+    {
+        let me = self.clone();
+        move |obj| {
+            let refs: Vec<_> = mapper(obj).into_iter().collect();
+            for r in &refs {
+                me.queued(r.to_string());
+            }
+            refs
+        }
+    }
+
     pub fn observe(&self, took: Duration, failed: bool) {
         self.reconciles.fetch_add(1, Ordering::Relaxed);
         if failed {
@@ -134,6 +202,33 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
+            "# HELP capstan_controller_workqueue_depth Objects waiting for a reconcile."
+        );
+        let _ = writeln!(out, "# TYPE capstan_controller_workqueue_depth gauge");
+        for (name, m) in &self.controllers {
+            let _ = writeln!(
+                out,
+                "capstan_controller_workqueue_depth{{controller=\"{name}\"}} {}",
+                m.queue_depth()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP capstan_controller_workqueue_adds_total Reconcile requests from watch events."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE capstan_controller_workqueue_adds_total counter"
+        );
+        for (name, m) in &self.controllers {
+            let _ = writeln!(
+                out,
+                "capstan_controller_workqueue_adds_total{{controller=\"{name}\"}} {}",
+                m.adds.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
             "# HELP capstan_controller_leader 1 while this instance runs the controllers."
         );
         let _ = writeln!(out, "# TYPE capstan_controller_leader gauge");
@@ -219,5 +314,39 @@ mod tests {
         );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[tokio::test]
+    async fn queue_depth_counts_distinct_triggered_objects_until_reconciled() {
+        use futures::StreamExt;
+        use k8s_openapi::api::core::v1::{Node, Pod};
+        use kube::runtime::reflector::ObjectRef;
+        let m = Metrics::new(&["nodes"]);
+        let c = m.controller("nodes");
+        let node = |n: &str| -> Node {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": n}}))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let triggers = futures::stream::iter(vec![
+            Ok::<_, std::convert::Infallible>(node("a")),
+            Ok(node("a")),
+            Ok(node("b")),
+        ]);
+        let seen: Vec<_> = c.track(triggers).collect().await;
+        assert_eq!(seen.len(), 3);
+        let map = c.mapped(|_pod: Pod| vec![ObjectRef::<Node>::new("c")]);
+        assert_eq!(map(Pod::default()).len(), 1);
+        assert_eq!(c.queue_depth(), 3, "a, b and c wait; a counted once");
+        c.dequeued(&ObjectRef::<Node>::new("a").to_string());
+        assert_eq!(c.queue_depth(), 2);
+        let text = m.render();
+        assert!(
+            text.contains("capstan_controller_workqueue_depth{controller=\"nodes\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("capstan_controller_workqueue_adds_total{controller=\"nodes\"} 4"),
+            "{text}"
+        );
     }
 }

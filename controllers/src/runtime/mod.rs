@@ -94,6 +94,7 @@ pub async fn run_controller<K, Ctx, F, Fut>(
                 let reconcile = reconcile.clone();
                 async move {
                     let key = ObjectRef::from_obj(obj.as_ref()).to_string();
+                    w.metrics.dequeued(&key);
                     let start = Instant::now();
                     let result = reconcile(obj, w.inner.clone()).await;
                     w.metrics.observe(start.elapsed(), result.is_err());
