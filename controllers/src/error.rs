@@ -41,6 +41,16 @@ impl Error {
 }
 
 /// True when a kube error is an API status with this code.
+/// Whether a failed write may still have happened: the connection broke after the request
+/// left (no answer from the server), or the server said it timed out while still working
+/// (504). A controller must then wait to see the outcome instead of assuming a failure.
+pub fn outcome_unknown(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code == 504,
+        _ => true,
+    }
+}
+
 pub fn api_code(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(s) => Some(s.code),

@@ -11,7 +11,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
 
-use crate::harness::{Cluster, NEVER_READY, WAIT, deployment_manifest, eventually};
+use crate::harness::{Cluster, READY_ANNOTATION, WAIT, deployment_manifest, eventually};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -456,10 +456,13 @@ pub fn rs_replicas(rs: &ReplicaSet) -> i32 {
 #[tokio::test]
 async fn rollout_that_never_becomes_ready_exceeds_its_progress_deadline() {
     let c = Cluster::start().await;
+    // The hollow nodes run the pods but never make them Ready.
     let manifest = deployment_manifest("stuck", 2, "nginx:1.25", "  progressDeadlineSeconds: 2\n")
         .replace(
             "        app: stuck\n    spec:",
-            &format!("        app: stuck\n        {NEVER_READY}: \"true\"\n    spec:"),
+            &format!(
+                "        app: stuck\n      annotations:\n        {READY_ANNOTATION}: \"false\"\n    spec:"
+            ),
         );
     c.apply(&manifest).await;
     let out = c
@@ -495,6 +498,25 @@ async fn rollout_that_never_becomes_ready_exceeds_its_progress_deadline() {
         ("False", Some("MinimumReplicasUnavailable"))
     );
     assert_eq!(s.unavailable_replicas, Some(2));
+    // Not stuck in scheduling: both pods run on hollow nodes, just never Ready.
+    eventually(
+        WAIT,
+        "both pods running unready on hollow nodes",
+        || async {
+            let pods = c.active_pods("stuck").await;
+            let running = pods.iter().filter(|p| {
+                let on_hollow = p.spec.as_ref().and_then(|s| s.node_name.as_ref());
+                let status = p.status.as_ref();
+                on_hollow.is_some_and(|n| c.node_names().contains(n))
+                    && status.and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+                        c.iter().any(|c| c.type_ == "Ready" && c.status == "False")
+                    })
+            });
+            (running.count() == 2).then_some(())
+        },
+    )
+    .await;
     c.stop().await;
 }
 

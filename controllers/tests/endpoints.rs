@@ -3,21 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::harness::{Cluster, NEVER_READY, WAIT, eventually};
+use crate::harness::{Cluster, READY_ANNOTATION, WAIT, eventually};
 
-/// Pods whose status this test sets itself (the simulated kubelet leaves NEVER_READY alone).
+/// A pod the scheduler places on a hollow node, which runs it and gives it an address.
 fn pod(name: &str, port_name: &str) -> Pod {
     serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "web", NEVER_READY: "true"}},
+        "metadata": {"name": name, "labels": {"app": "web"}},
         "spec": {
-            "nodeName": "node-a",
             "hostname": name,
             "subdomain": if name == "web-0" { "web" } else { "elsewhere" },
             "containers": [{"name": "main", "image": "busybox",
@@ -27,14 +26,30 @@ fn pod(name: &str, port_name: &str) -> Pod {
     .expect("pod")
 }
 
-async fn set_status(pods: &Api<Pod>, name: &str, ip: &str, ready: bool) {
-    let status = json!({"status": {
-        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-        "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
-    }});
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+/// Waits for the pod to run Ready; returns its address and node.
+async fn running(pods: &Api<Pod>, name: &str) -> (String, String) {
+    eventually(WAIT, &format!("{name} running and ready"), || async {
+        let p = pods.get(name).await.ok()?;
+        let node = p.spec.as_ref()?.node_name.clone()?;
+        let status = p.status.as_ref()?;
+        let ready = status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        (status.phase.as_deref() == Some("Running") && ready)
+            .then(|| Some((status.pod_ip.clone()?, node)))?
+    })
+    .await
+}
+
+/// The hollow node's stand-in for a readiness probe: `false` takes the pod out of Ready.
+async fn set_ready(pods: &Api<Pod>, name: &str, ready: bool) {
+    let value = (!ready).then_some("false");
+    let patch = json!({"metadata": {"annotations": {READY_ANNOTATION: value}}});
+    pods.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
-        .expect("pod status");
+        .expect("pod readiness annotation");
 }
 
 /// The slices of Service `web`, as `ports → [ip ready serving terminating hostname]`.
@@ -110,11 +125,14 @@ async fn endpoints_view(endpoints: &Api<Endpoints>) -> Option<Vec<String>> {
     )
 }
 
-fn expect_view(entries: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
-    entries
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
-        .collect()
+fn expect_view(entries: &[(&str, &[String])]) -> BTreeMap<String, Vec<String>> {
+    let mut view = BTreeMap::new();
+    for (k, v) in entries {
+        let mut eps = v.to_vec();
+        eps.sort();
+        view.insert(k.to_string(), eps);
+    }
+    view
 }
 
 #[tokio::test]
@@ -128,6 +146,7 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
     let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
     let slices: Api<EndpointSlice> = Api::namespaced(c.client.clone(), "default");
     let endpoints: Api<Endpoints> = Api::namespaced(c.client.clone(), "default");
+    let nodes: Api<Node> = Api::all(c.client.clone());
     let svc: Service = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "web"},
@@ -141,26 +160,32 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
         .await
         .expect("create service");
     // web-2 has no port named http: it serves only metrics, from a slice of its own.
-    for (name, port_name, ip) in [
-        ("web-0", "http", "10.244.1.10"),
-        ("web-1", "http", "10.244.1.11"),
-        ("web-2", "admin", "10.244.1.12"),
-    ] {
+    for (name, port_name) in [("web-0", "http"), ("web-1", "http"), ("web-2", "admin")] {
         pods.create(&PostParams::default(), &pod(name, port_name))
             .await
             .expect("create pod");
-        set_status(&pods, name, ip, true).await;
     }
+    let mut ips = Vec::new();
+    let mut hosts = BTreeMap::new();
+    for name in ["web-0", "web-1", "web-2"] {
+        let (ip, node) = running(&pods, name).await;
+        assert!(c.node_names().contains(&node), "{name} on hollow node");
+        hosts.insert(name.to_string(), node);
+        ips.push(ip);
+    }
+    let ep = |i: usize, flags: &str| format!("{} {flags}", ips[i]);
+    const READY: &str = "r=true s=true t=false";
+    const UNREADY: &str = "r=false s=false t=false";
 
     let all_ready = expect_view(&[
         (
             "http:8080 metrics:9090",
             &[
-                "10.244.1.10 r=true s=true t=false h=web-0",
-                "10.244.1.11 r=true s=true t=false h=",
+                ep(0, &format!("{READY} h=web-0")),
+                ep(1, &format!("{READY} h=")),
             ],
         ),
-        ("metrics:9090", &["10.244.1.12 r=true s=true t=false h="]),
+        ("metrics:9090", &[ep(2, &format!("{READY} h="))]),
     ]);
     eventually(WAIT, "slices for all three pods", || async {
         (slice_view(&slices).await? == all_ready).then_some(())
@@ -194,13 +219,22 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
         for e in &s.endpoints {
             let r = e.target_ref.clone().expect("targetRef");
             assert_eq!(r.kind.as_deref(), Some("Pod"));
-            assert_eq!(e.node_name.as_deref(), Some("node-a"));
+            let host = &hosts[&r.name.unwrap_or_default()];
+            assert_eq!(e.node_name.as_ref(), Some(host));
+            // The hollow nodes are spread over zones; the slice copies the Node's.
+            let node = nodes.get(host).await.expect("node");
+            let zone = node.labels().get("topology.kubernetes.io/zone").cloned();
+            assert!(zone.is_some(), "{host} has a zone");
+            assert_eq!(e.zone, zone);
         }
     }
+    // Endpoints lists addresses sorted by IP (as text), the canonical form it compares.
+    let mut both = [ips[0].clone(), ips[1].clone()];
+    both.sort();
     eventually(WAIT, "endpoints for all three pods", || async {
         let want = [
-            "http:8080 metrics:9090 | 10.244.1.10,10.244.1.11 | ",
-            "metrics:9090 | 10.244.1.12 | ",
+            format!("http:8080 metrics:9090 | {} | ", both.join(",")),
+            format!("metrics:9090 | {} | ", ips[2]),
         ];
         (endpoints_view(&endpoints).await? == want).then_some(())
     })
@@ -208,34 +242,40 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
 
     let described = c.kubectl_ok(&["describe", "service", "web"]).await;
     assert!(
-        described.contains("10.244.1.10:8080") && described.contains("10.244.1.12:9090"),
+        described.contains(&format!("{}:8080", ips[0]))
+            && described.contains(&format!("{}:9090", ips[2])),
         "{described}"
     );
 
     // Not ready: still listed, flagged in the slice and moved to notReadyAddresses.
-    set_status(&pods, "web-1", "10.244.1.11", false).await;
+    set_ready(&pods, "web-1", false).await;
     eventually(WAIT, "web-1 not ready in slice and endpoints", || async {
         let want = expect_view(&[
             (
                 "http:8080 metrics:9090",
                 &[
-                    "10.244.1.10 r=true s=true t=false h=web-0",
-                    "10.244.1.11 r=false s=false t=false h=",
+                    ep(0, &format!("{READY} h=web-0")),
+                    ep(1, &format!("{UNREADY} h=")),
                 ],
             ),
-            ("metrics:9090", &["10.244.1.12 r=true s=true t=false h="]),
+            ("metrics:9090", &[ep(2, &format!("{READY} h="))]),
         ]);
         let eps = [
-            "http:8080 metrics:9090 | 10.244.1.10 | 10.244.1.11",
-            "metrics:9090 | 10.244.1.12 | ",
+            format!("http:8080 metrics:9090 | {} | {}", ips[0], ips[1]),
+            format!("metrics:9090 | {} | ", ips[2]),
         ];
         (slice_view(&slices).await? == want && endpoints_view(&endpoints).await? == eps)
             .then_some(())
     })
     .await;
 
-    // Terminating (bound pods wait for their kubelet): still serving in the slice, gone from
-    // Endpoints; then gone everywhere once deleted for good.
+    // Terminating: a bound pod's deletion waits for its kubelet, so with web-0's hollow node
+    // paused it stays terminating: still serving in the slice, gone from Endpoints. Then gone
+    // everywhere once deleted for good.
+    let web0_node = hosts["web-0"].clone();
+    c.hollow()
+        .pause_node(&web0_node)
+        .expect("pause web-0's node");
     pods.delete("web-0", &DeleteParams::default())
         .await
         .expect("delete web-0");
@@ -244,15 +284,15 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
             (
                 "http:8080 metrics:9090",
                 &[
-                    "10.244.1.10 r=false s=true t=true h=web-0",
-                    "10.244.1.11 r=false s=false t=false h=",
+                    ep(0, "r=false s=true t=true h=web-0"),
+                    ep(1, &format!("{UNREADY} h=")),
                 ],
             ),
-            ("metrics:9090", &["10.244.1.12 r=true s=true t=false h="]),
+            ("metrics:9090", &[ep(2, &format!("{READY} h="))]),
         ]);
         let eps = [
-            "http:8080 metrics:9090 |  | 10.244.1.11",
-            "metrics:9090 | 10.244.1.12 | ",
+            format!("http:8080 metrics:9090 |  | {}", ips[1]),
+            format!("metrics:9090 | {} | ", ips[2]),
         ];
         (slice_view(&slices).await? == want && endpoints_view(&endpoints).await? == eps)
             .then_some(())
@@ -261,13 +301,11 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
     pods.delete("web-0", &DeleteParams::default().grace_period(0))
         .await
         .expect("force delete web-0");
+    c.hollow().resume_node(&web0_node).expect("resume");
     eventually(WAIT, "web-0 gone", || async {
         let want = expect_view(&[
-            (
-                "http:8080 metrics:9090",
-                &["10.244.1.11 r=false s=false t=false h="],
-            ),
-            ("metrics:9090", &["10.244.1.12 r=true s=true t=false h="]),
+            ("http:8080 metrics:9090", &[ep(1, &format!("{UNREADY} h="))]),
+            ("metrics:9090", &[ep(2, &format!("{READY} h="))]),
         ]);
         (slice_view(&slices).await? == want).then_some(())
     })
@@ -304,11 +342,8 @@ async fn slices_and_endpoints_follow_pods_readiness_and_deletion() {
     .await
     .expect("relabel web-2");
     eventually(WAIT, "web-2 removed after relabel", || async {
-        let want = expect_view(&[(
-            "http:8080 metrics:9090",
-            &["10.244.1.11 r=false s=false t=false h="],
-        )]);
-        let eps = ["http:8080 metrics:9090 |  | 10.244.1.11"];
+        let want = expect_view(&[("http:8080 metrics:9090", &[ep(1, &format!("{UNREADY} h="))])]);
+        let eps = [format!("http:8080 metrics:9090 |  | {}", ips[1])];
         (slice_view(&slices).await? == want && endpoints_view(&endpoints).await? == eps)
             .then_some(())
     })

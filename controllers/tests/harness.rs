@@ -1,5 +1,6 @@
-//! Test support: an API server on a random port, the controllers, a simulated kubelet that
-//! marks pods Running and Ready, kubectl with a private kubeconfig and HOME, and bounded waits.
+//! Test support: an API server on a random port, the controllers, the scheduler and hollow
+//! nodes (the `capstan-hollow` simulated kubelets, which run bound pods and finish their
+//! deletion), kubectl with a private kubeconfig and HOME, and bounded waits.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -7,26 +8,44 @@ use std::process::Output;
 use std::time::Duration;
 
 use capstan_apiserver::{Config, RunningServer};
-use futures::StreamExt;
+use capstan_hollow::{HollowConfig, HollowHandle};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
-use serde_json::json;
+use kube::Client;
+use kube::api::{Api, ListParams};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Pods carrying this label are never made ready by the simulated kubelet.
-pub const NEVER_READY: &str = "test.capstan.dev/never-ready";
+/// Annotation that keeps a pod running but not Ready on a hollow node (see hollow/README.md).
+pub const READY_ANNOTATION: &str = capstan_hollow::READY_ANNOTATION;
+
+/// How long `stop` waits for each component before failing the test.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The hollow nodes a cluster gets unless the test asks for others: three, one per zone, with
+/// room for every test's pods (they request nothing, so `max_pods` is what limits them).
+pub fn hollow_nodes() -> HollowConfig {
+    HollowConfig {
+        count: 3,
+        prefix: "hollow-".into(),
+        zones: 3,
+        cpu: "8".into(),
+        memory: "32Gi".into(),
+        max_pods: 110,
+        ..HollowConfig::default()
+    }
+}
 
 pub struct Cluster {
     pub server: Option<RunningServer>,
     pub dir: TempDir,
     pub client: Client,
-    stop: Option<oneshot::Sender<()>>,
+    /// Tells the controllers and the scheduler to stop.
+    stop: watch::Sender<bool>,
     controllers: Option<JoinHandle<Result<(), capstan_controllers::Error>>>,
-    kubelet: JoinHandle<()>,
+    scheduler: Option<JoinHandle<Result<(), capstan_scheduler::SchedulerError>>>,
+    hollow: Option<HollowHandle>,
+    node_names: Vec<String>,
 }
 
 impl Cluster {
@@ -35,13 +54,16 @@ impl Cluster {
     }
 
     pub async fn start_with(config: capstan_controllers::Config) -> Self {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                    .unwrap_or_else(|_| "warn,capstan_controllers=info".into()),
-            )
-            .try_init();
+        Self::start_with_nodes(config, hollow_nodes()).await
+    }
+
+    /// API server, hollow nodes (registered before anything is scheduled), scheduler and
+    /// controllers.
+    pub async fn start_with_nodes(
+        config: capstan_controllers::Config,
+        nodes: HollowConfig,
+    ) -> Self {
+        init_tracing();
         let dir = tempfile::tempdir().expect("temp dir");
         let server = capstan_apiserver::start(Config {
             data_dir: dir.path().join("store"),
@@ -53,47 +75,73 @@ impl Cluster {
         .await
         .expect("server starts");
         let url = server.url();
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: {url}\nusers:\n- name: t\n  user: {{}}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\n    namespace: default\ncurrent-context: t\n"
-        );
-        std::fs::write(dir.path().join("kubeconfig"), kubeconfig).expect("kubeconfig");
-        std::fs::create_dir_all(dir.path().join("home")).expect("home");
+        write_kubeconfig(&dir, &url);
         let client =
             Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
-        let (tx, rx) = oneshot::channel();
+        let hollow = capstan_hollow::start(client.clone(), nodes)
+            .await
+            .expect("hollow nodes start");
+        let (stop, _) = watch::channel(false);
+        let scheduler = tokio::spawn(capstan_scheduler::run(
+            client.clone(),
+            capstan_scheduler::Config::default(),
+            stopped(&stop),
+        ));
         let controllers = tokio::spawn(capstan_controllers::run(
             client.clone(),
             config,
-            async move {
-                let _ = rx.await;
-            },
+            stopped(&stop),
         ));
-        let kubelet = tokio::spawn(simulated_kubelet(client.clone()));
         Cluster {
             server: Some(server),
             dir,
             client,
-            stop: Some(tx),
+            node_names: hollow.node_names(),
+            stop,
             controllers: Some(controllers),
-            kubelet,
+            scheduler: Some(scheduler),
+            hollow: Some(hollow),
         }
     }
 
+    /// Stops everything, failing the test unless each part stops cleanly and in time.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        self.stop.send_replace(true);
         if let Some(c) = self.controllers.take() {
-            let r = tokio::time::timeout(Duration::from_secs(20), c).await;
+            let r = tokio::time::timeout(STOP_TIMEOUT, c).await;
             assert!(
                 matches!(r, Ok(Ok(Ok(())))),
                 "controllers stop cleanly: {r:?}"
             );
         }
-        self.kubelet.abort();
+        if let Some(s) = self.scheduler.take() {
+            let r = tokio::time::timeout(STOP_TIMEOUT, s).await;
+            assert!(
+                matches!(r, Ok(Ok(Ok(())))),
+                "scheduler stops cleanly: {r:?}"
+            );
+        }
+        if let Some(h) = self.hollow.take() {
+            let r = tokio::time::timeout(STOP_TIMEOUT, h.stop()).await;
+            assert!(matches!(r, Ok(Ok(()))), "hollow nodes stop cleanly: {r:?}");
+        }
         if let Some(s) = self.server.take() {
             s.stop().await.expect("server stops");
         }
+    }
+
+    /// The hollow nodes, to pause ("kill") and resume their kubelets.
+    pub fn hollow(&self) -> &HollowHandle {
+        self.hollow.as_ref().expect("hollow nodes run until stop")
+    }
+
+    /// Name of hollow node `i`.
+    pub fn node(&self, i: usize) -> &str {
+        &self.node_names[i]
+    }
+
+    pub fn node_names(&self) -> &[String] {
+        &self.node_names
     }
 
     /// Another controller manager against the same API server.
@@ -101,10 +149,10 @@ impl Cluster {
         &self,
         config: capstan_controllers::Config,
     ) -> (
-        oneshot::Sender<()>,
+        tokio::sync::oneshot::Sender<()>,
         JoinHandle<Result<(), capstan_controllers::Error>>,
     ) {
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(capstan_controllers::run(
             self.client.clone(),
             config,
@@ -189,6 +237,48 @@ impl Cluster {
     }
 }
 
+/// A test that panics never reaches `stop`: signal everything to stop anyway, so no
+/// component keeps working against a server that is going away with the test's runtime.
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(t) = self.controllers.take() {
+            t.abort();
+        }
+        if let Some(t) = self.scheduler.take() {
+            t.abort();
+        }
+        // Dropping the handle stops the hollow nodes.
+        self.hollow.take();
+    }
+}
+
+/// Completes once `stop` says so (or its sender is gone).
+fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + use<> {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                .unwrap_or_else(|_| "warn,capstan_controllers=info".into()),
+        )
+        .try_init();
+}
+
+fn write_kubeconfig(dir: &TempDir, url: &str) {
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: {url}\nusers:\n- name: t\n  user: {{}}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\n    namespace: default\ncurrent-context: t\n"
+    );
+    std::fs::write(dir.path().join("kubeconfig"), kubeconfig).expect("kubeconfig");
+    std::fs::create_dir_all(dir.path().join("home")).expect("home");
+}
+
 /// Polls `check` until it returns Some, or panics with `what` after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
@@ -209,51 +299,6 @@ where
 }
 
 pub const WAIT: Duration = Duration::from_secs(60);
-
-/// Stands in for kubelets: every new pod becomes Running and Ready shortly after it appears,
-/// unless it carries the NEVER_READY label.
-async fn simulated_kubelet(client: Client) {
-    let api: Api<Pod> = Api::all(client.clone());
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .applied_objects()
-        .boxed();
-    while let Some(ev) = stream.next().await {
-        let Ok(pod) = ev else { continue };
-        if pod.metadata.deletion_timestamp.is_some() || pod.labels().contains_key(NEVER_READY) {
-            continue;
-        }
-        let ready = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-        if ready {
-            continue;
-        }
-        let client = client.clone();
-        tokio::spawn(async move {
-            // A little later than creation, so controllers see unready pods first.
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let api: Api<Pod> = Api::namespaced(client, &pod.namespace().unwrap_or_default());
-            let now = k8s_openapi::jiff::Timestamp::from_second(
-                k8s_openapi::jiff::Timestamp::now().as_second(),
-            )
-            .unwrap_or_default();
-            let patch = json!({"status": {
-                "phase": "Running",
-                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now.to_string()}],
-            }});
-            let _ = api
-                .patch_status(
-                    &pod.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await;
-        });
-    }
-}
 
 pub fn deployment_manifest(name: &str, replicas: i32, image: &str, extra_spec: &str) -> String {
     format!(

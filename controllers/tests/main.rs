@@ -1,5 +1,6 @@
-//! Integration tests: the real API server in-process, the controllers through the library, and
-//! a simulated kubelet; behaviour is driven with kube-rs and the real kubectl.
+//! Integration tests: the real API server, controllers, scheduler and hollow nodes in-process
+//! (the last three through their libraries); behaviour is driven with kube-rs and the real
+//! kubectl.
 
 mod deployment;
 mod endpoints;

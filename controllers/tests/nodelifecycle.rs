@@ -11,36 +11,32 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::harness::{Cluster, WAIT, deployment_manifest, eventually};
+use crate::harness::{Cluster, WAIT, deployment_manifest, eventually, hollow_nodes};
 
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 const NOT_READY: &str = "node.kubernetes.io/not-ready";
 const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 
-async fn start() -> (Cluster, capstan_hollow::HollowHandle) {
-    let c = Cluster::start_with(Config {
-        node_lifecycle: NodeLifecycleConfig {
-            monitor_period: Duration::from_secs(1),
-            grace_period: Duration::from_secs(3),
-            default_toleration_seconds: 2,
+/// Fast heartbeats and short grace and toleration periods, so a "dead" node is noticed and
+/// its pods evicted within seconds.
+async fn start() -> Cluster {
+    Cluster::start_with_nodes(
+        Config {
+            node_lifecycle: NodeLifecycleConfig {
+                monitor_period: Duration::from_secs(1),
+                grace_period: Duration::from_secs(3),
+                default_toleration_seconds: 2,
+            },
+            ..Config::default()
         },
-        ..Config::default()
-    })
-    .await;
-    let hollow = capstan_hollow::start(
-        c.client.clone(),
         capstan_hollow::HollowConfig {
-            count: 3,
-            prefix: "nlc-".into(),
             lease_interval: Duration::from_millis(500),
             lease_duration_seconds: 3,
             status_interval: Duration::from_secs(1),
-            ..Default::default()
+            ..hollow_nodes()
         },
     )
     .await
-    .expect("hollow nodes start");
-    (c, hollow)
 }
 
 fn has_taint(node: &Node, key: &str, effect: &str) -> bool {
@@ -60,15 +56,8 @@ fn ready_status(node: &Node) -> Option<String> {
 
 #[tokio::test]
 async fn unreachable_node_is_tainted_its_pods_evicted_and_replaced() {
-    let (c, hollow) = start().await;
-    let (sched_tx, sched_rx) = tokio::sync::oneshot::channel::<()>();
-    let scheduler = tokio::spawn(capstan_scheduler::run(
-        c.client.clone(),
-        capstan_scheduler::Config::default(),
-        async move {
-            let _ = sched_rx.await;
-        },
-    ));
+    let c = start().await;
+    let hollow = c.hollow();
     let nodes: Api<Node> = Api::all(c.client.clone());
     c.apply(&deployment_manifest("web", 6, "nginx", "")).await;
     let victim = eventually(WAIT, "6 pods bound", || async {
@@ -80,6 +69,10 @@ async fn unreachable_node_is_tainted_its_pods_evicted_and_replaced() {
         (bound.len() == 6).then(|| bound[0].clone())
     })
     .await;
+    assert!(
+        c.node_names().contains(&victim),
+        "{victim} is a hollow node"
+    );
     let node = nodes.get(&victim).await.expect("victim node");
     assert_eq!(ready_status(&node).as_deref(), Some("True"));
     assert!(!has_taint(&node, UNREACHABLE, "NoExecute"));
@@ -159,18 +152,16 @@ async fn unreachable_node_is_tainted_its_pods_evicted_and_replaced() {
     )
     .await;
 
-    let _ = sched_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), scheduler).await;
-    hollow.stop().await.expect("hollow stops");
     c.stop().await;
 }
 
 #[tokio::test]
 async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
-    let (c, hollow) = start().await;
+    let c = start().await;
+    let hollow = c.hollow();
     let nodes: Api<Node> = Api::all(c.client.clone());
     let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
-    let victim = "nlc-1";
+    let victim = c.node(1);
     let pod = |name: &str, tolerations: serde_json::Value| -> Pod {
         serde_json::from_value(json!({
             "apiVersion": "v1", "kind": "Pod",
@@ -213,14 +204,15 @@ async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
 
     // A kubelet reporting Ready=False (while still heartbeating) gets not-ready taints. The
     // node is paused only so the hollow kubelet does not overwrite the condition at once.
-    hollow.pause_node("nlc-0").expect("pause");
+    let ready_false = c.node(0);
+    hollow.pause_node(ready_false).expect("pause");
     let now =
         k8s_openapi::jiff::Timestamp::from_second(k8s_openapi::jiff::Timestamp::now().as_second())
             .expect("now")
             .to_string();
     nodes
         .patch_status(
-            "nlc-0",
+            ready_false,
             &PatchParams::default(),
             &Patch::Merge(&json!({"status": {"conditions": [{
                 "type": "Ready", "status": "False", "reason": "KubeletNotReady",
@@ -230,17 +222,17 @@ async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
         .await
         .expect("ready false");
     eventually(Duration::from_secs(3), "not-ready taints", || async {
-        let n = nodes.get("nlc-0").await.ok()?;
+        let n = nodes.get(ready_false).await.ok()?;
         (has_taint(&n, NOT_READY, "NoExecute") && has_taint(&n, NOT_READY, "NoSchedule"))
             .then_some(())
     })
     .await;
-    hollow.resume_node("nlc-0").expect("resume");
+    hollow.resume_node(ready_false).expect("resume");
     eventually(
         Duration::from_secs(15),
         "not-ready taints removed",
         || async {
-            let n = nodes.get("nlc-0").await.ok()?;
+            let n = nodes.get(ready_false).await.ok()?;
             (ready_status(&n).as_deref() == Some("True")
                 && !has_taint(&n, NOT_READY, "NoExecute")
                 && !has_taint(&n, UNREACHABLE, "NoExecute"))
@@ -250,12 +242,13 @@ async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
     .await;
 
     // Cordon and uncordon.
+    let cordoned = c.node(2);
     let cordon = |on: bool| {
         let nodes = nodes.clone();
         async move {
             nodes
                 .patch(
-                    "nlc-2",
+                    cordoned,
                     &PatchParams::default(),
                     &Patch::Merge(&json!({"spec": {"unschedulable": on}})),
                 )
@@ -265,7 +258,7 @@ async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
     };
     cordon(true).await;
     eventually(Duration::from_secs(15), "unschedulable taint", || async {
-        let n = nodes.get("nlc-2").await.ok()?;
+        let n = nodes.get(cordoned).await.ok()?;
         has_taint(&n, UNSCHEDULABLE, "NoSchedule").then_some(())
     })
     .await;
@@ -274,12 +267,11 @@ async fn tolerations_decide_how_long_pods_stay_and_cordon_taints() {
         Duration::from_secs(15),
         "unschedulable taint removed",
         || async {
-            let n = nodes.get("nlc-2").await.ok()?;
+            let n = nodes.get(cordoned).await.ok()?;
             (!has_taint(&n, UNSCHEDULABLE, "NoSchedule")).then_some(())
         },
     )
     .await;
 
-    hollow.stop().await.expect("hollow stops");
     c.stop().await;
 }

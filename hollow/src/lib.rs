@@ -6,7 +6,9 @@
 //! and resume single nodes, stop); [`run`] runs until a shutdown future completes. The
 //! `capstan-hollow-nodes` binary is a command-line shell over [`run`].
 //!
-//! Pod annotations understood (restartPolicy Never/OnFailure pods only):
+//! Pod annotations understood: `hollow.capstan.dev/ready: "false"` keeps a running pod not
+//! Ready (removing or changing it flips the pod Ready, setting it again flips it back), as a
+//! failing readiness probe would. With restartPolicy Never/OnFailure,
 //! `hollow.capstan.dev/exit-after-seconds: "N"` makes the containers exit N seconds after the
 //! pod started (phase Succeeded), `hollow.capstan.dev/exit-code: "C"` (restartPolicy Never)
 //! makes a non-zero exit fail the pod. Addressing is described in [`ipam`].
@@ -28,7 +30,7 @@ pub(crate) use error::api_code;
 pub use handle::{HollowHandle, run, start};
 pub use lease::NAMESPACE as LEASE_NAMESPACE;
 pub use node::{KUBELET_VERSION, RUNTIME_VERSION};
-pub use pods::view::{EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION};
+pub use pods::view::{EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION, READY_ANNOTATION};
 
 /// Field manager of every write, so managedFields show who wrote what.
 pub const FIELD_MANAGER: &str = "capstan-hollow";

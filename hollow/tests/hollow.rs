@@ -9,7 +9,7 @@ use capstan_hollow::{HollowConfig, HollowHandle, node_name};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
@@ -384,5 +384,93 @@ async fn paused_node_stops_renewing_and_updating_pods() {
     hollow.resume_node("dead-0").unwrap();
     wait_phase(&pods, "stuck", "Running").await;
     assert!(renew_time(&leases, "dead-0").await > frozen);
+    stop(hollow, c).await;
+}
+
+/// Ready condition, ContainersReady condition and every container's `ready` flag.
+fn readiness(pod: &Pod) -> (Option<&str>, Option<&str>, Vec<bool>) {
+    let containers = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .map(|c| c.iter().map(|c| c.ready).collect())
+        .unwrap_or_default();
+    (
+        condition(pod, "Ready"),
+        condition(pod, "ContainersReady"),
+        containers,
+    )
+}
+
+async fn wait_ready(api: &Api<Pod>, name: &str, ready: bool) -> Pod {
+    let status = if ready { "True" } else { "False" };
+    wait_for(&format!("pod {name} Ready={status}"), || async {
+        let p = api.get(name).await.ok()?;
+        (readiness(&p) == (Some(status), Some(status), vec![ready; 2])).then_some(p)
+    })
+    .await
+}
+
+async fn annotate_ready(api: &Api<Pod>, name: &str, value: Option<&str>) {
+    let patch = json!({"metadata": {"annotations": {capstan_hollow::READY_ANNOTATION: value}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ready_annotation_holds_readiness_back_and_flips_both_ways() {
+    let c = cluster().await;
+    let hollow = capstan_hollow::start(c.client.clone(), config("rdy-", 1))
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    let held = json!({capstan_hollow::READY_ANNOTATION: "false"});
+    create_pod(&pods, &pod("held", "rdy-0", held)).await;
+
+    let p = wait_phase(&pods, "held", "Running").await;
+    assert_eq!(
+        readiness(&p),
+        (Some("False"), Some("False"), vec![false, false])
+    );
+    let conditions = p.status.as_ref().unwrap().conditions.as_ref().unwrap();
+    let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.reason.as_deref(), Some("ContainersNotReady"));
+    assert_eq!(condition(&p, "Initialized"), Some("True"));
+    assert!(p.status.as_ref().unwrap().pod_ip.is_some());
+    // Not a passing glance: it stays that way.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let p = pods.get("held").await.unwrap();
+    assert_eq!(condition(&p, "Ready"), Some("False"));
+
+    // Removing the annotation makes it Ready; the not-ready wording goes with it.
+    annotate_ready(&pods, "held", None).await;
+    let p = wait_ready(&pods, "held", true).await;
+    let conditions = p.status.as_ref().unwrap().conditions.as_ref().unwrap();
+    let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(
+        (ready.reason.as_deref(), ready.message.as_deref()),
+        (None, None)
+    );
+    let started = p.status.as_ref().unwrap().start_time.clone();
+
+    // Setting it again takes readiness away; the containers keep running from the same start.
+    annotate_ready(&pods, "held", Some("False")).await;
+    let p = wait_ready(&pods, "held", false).await;
+    let status = p.status.as_ref().unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+    assert_eq!(status.start_time, started);
+    assert!(
+        status.container_statuses.as_ref().unwrap()[0]
+            .state
+            .as_ref()
+            .unwrap()
+            .running
+            .is_some()
+    );
+
+    // Any value other than "false" means ready.
+    annotate_ready(&pods, "held", Some("true")).await;
+    wait_ready(&pods, "held", true).await;
     stop(hollow, c).await;
 }

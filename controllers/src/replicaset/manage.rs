@@ -12,11 +12,15 @@ use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 
 use super::Context;
 use super::pods::{deletion_order, pod_from_template};
-use crate::error::{Error, Result, api_code};
+use crate::error::{Error, Result, api_code, outcome_unknown};
 use crate::runtime::ownership::controller_ref;
 
 /// Kubernetes' burstReplicas: at most this many creates or deletes per sync.
 pub const BURST_REPLICAS: usize = 500;
+/// How long a write whose outcome is unknown is awaited in the watch before it is counted as
+/// failed: long enough for an informer to relist after an API server restart.
+const UNKNOWN_OUTCOME_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The first batch of a slow start; each successful batch doubles the next.
 const SLOW_START_INITIAL_BATCH: usize = 1;
 
@@ -48,12 +52,13 @@ pub async fn manage_replicas(
         // Expect all of them up front: a watch event for the first pod may arrive before the
         // last create returns.
         ctx.expectations.expect_creations(key, want);
-        let (created, first_err) = slow_start_batch(want, SLOW_START_INITIAL_BATCH, |_| {
+        let (created, errors) = slow_start_batch(want, SLOW_START_INITIAL_BATCH, |_| {
             let api = api.clone();
             let pod = pod.clone();
             async move { api.create(&PostParams::default(), &pod).await }
         })
         .await;
+        let unknown = errors.iter().filter(|e| outcome_unknown(e)).count();
         for p in &created {
             ctx.shared.recorder.normal(
                 rs,
@@ -61,11 +66,16 @@ pub async fn manage_replicas(
                 format!("Created pod: {}", p.name_any()),
             );
         }
-        // Creates that failed or were never tried will not show up in the informer.
-        for _ in created.len()..want {
+        // Creates that failed or were never tried will not show up in the informer; those
+        // that may have happened despite the error are given time to show up.
+        for _ in created.len() + unknown..want {
             ctx.expectations.creation_observed(key);
         }
-        if let Some(e) = first_err {
+        if unknown > 0 {
+            ctx.expectations
+                .observe_later(key, unknown, Vec::new(), UNKNOWN_OUTCOME_SETTLE);
+        }
+        if let Some(e) = errors.into_iter().next() {
             ctx.shared
                 .recorder
                 .warning(rs, "FailedCreate", format!("Error creating: {e}"));
@@ -104,7 +114,16 @@ pub async fn manage_replicas(
                     ctx.expectations.deletion_observed(key, &pod_id(p));
                 }
                 Err(e) => {
-                    ctx.expectations.deletion_observed(key, &pod_id(p));
+                    if outcome_unknown(&e) {
+                        ctx.expectations.observe_later(
+                            key,
+                            0,
+                            vec![pod_id(p)],
+                            UNKNOWN_OUTCOME_SETTLE,
+                        );
+                    } else {
+                        ctx.expectations.deletion_observed(key, &pod_id(p));
+                    }
                     ctx.shared.recorder.warning(
                         rs,
                         "FailedDelete",
@@ -127,12 +146,8 @@ pub fn pod_id(p: &Pod) -> String {
 
 /// Runs `count` calls of `op` in batches of 1, 2, 4, … and stops at the first batch with a
 /// failure, so a quota or admission error costs one request instead of hundreds. Returns the
-/// successes and the first error.
-pub async fn slow_start_batch<T, E, F, Fut>(
-    count: usize,
-    initial: usize,
-    op: F,
-) -> (Vec<T>, Option<E>)
+/// successes and the errors of the batch that failed (calls never made are neither).
+pub async fn slow_start_batch<T, E, F, Fut>(count: usize, initial: usize, op: F) -> (Vec<T>, Vec<E>)
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, E>>,
@@ -143,21 +158,19 @@ where
     while started < count {
         let results = join_all((started..started + batch).map(&op)).await;
         started += batch;
-        let mut err = None;
+        let mut errors = Vec::new();
         for r in results {
             match r {
                 Ok(t) => done.push(t),
-                Err(e) => {
-                    err.get_or_insert(e);
-                }
+                Err(e) => errors.push(e),
             }
         }
-        if err.is_some() {
-            return (done, err);
+        if !errors.is_empty() {
+            return (done, errors);
         }
         batch = (batch * 2).min(count - started);
     }
-    (done, None)
+    (done, Vec::new())
 }
 
 #[cfg(test)]
@@ -176,9 +189,9 @@ mod tests {
         // Batches: [0], [1,2], [3,4,5,6] — the third fails, so 7..10 are never tried.
         assert_eq!(calls.lock().map(|c| c.len()).unwrap_or(0), 7);
         assert_eq!(ok.len(), 6);
-        assert_eq!(err, Some("boom"));
+        assert_eq!(err, vec!["boom"]);
         let (ok, err) = slow_start_batch(5, 1, |i| async move { Ok::<_, ()>(i) }).await;
         assert_eq!(ok.len(), 5);
-        assert!(err.is_none());
+        assert!(err.is_empty());
     }
 }

@@ -34,17 +34,18 @@ pub const NAME: &str = "replicaset";
 pub const COMPONENT: &str = "replicaset-controller";
 /// A resync now and then heals anything a lost event left behind.
 const RESYNC: Duration = Duration::from_secs(300);
+const EXPECTATIONS_RECHECK: Duration = Duration::from_secs(2);
 
 pub struct Context {
     pub shared: Shared,
-    pub expectations: Expectations,
+    pub expectations: std::sync::Arc<Expectations>,
 }
 
 pub async fn run(mut shared: Shared, stop: watch::Receiver<bool>) -> Result<()> {
     shared.recorder = shared.recorder.for_component(COMPONENT);
     let ctx = Arc::new(Context {
         shared: shared.clone(),
-        expectations: Expectations::default(),
+        expectations: std::sync::Arc::default(),
     });
     let rs_store = shared.replicasets.store();
     let observer = ctx.clone();
@@ -195,7 +196,8 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
     }
 
     let pods: Vec<&Pod> = claimed.iter().map(|p| p.as_ref()).collect();
-    let manage_result = if ctx.expectations.satisfied(&key) && !deleting {
+    let satisfied = ctx.expectations.satisfied(&key);
+    let manage_result = if satisfied && !deleting {
         manage::manage_replicas(&ctx, &rs, &key, &pods).await
     } else {
         Ok(())
@@ -223,10 +225,17 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
         Err(e) => return Err(e),
     }
     manage_result?;
-    Ok(match next_available {
-        Some(secs) => Action::requeue(Duration::from_secs(secs.max(1) as u64)),
-        None => Action::requeue(RESYNC),
-    })
+    // Expectations are usually met by watch events, which wake this ReplicaSet anyway; ones
+    // settled by a timer (writes with an unknown outcome) wake nothing, so look again soon.
+    let recheck = (!satisfied).then_some(EXPECTATIONS_RECHECK);
+    let next = next_available.map(|secs| Duration::from_secs(secs.max(1) as u64));
+    Ok(Action::requeue(
+        [recheck, next]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(RESYNC),
+    ))
 }
 
 async fn can_adopt(ctx: &Context, rs: &ReplicaSet) -> Result<bool> {

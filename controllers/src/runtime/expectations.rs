@@ -95,6 +95,29 @@ impl Expectations {
         })
     }
 
+    /// Writes whose outcome is unknown (see `error::outcome_unknown`): if they happened, the
+    /// watch shows them; if not, they are counted as observed after `settle`, so the owner
+    /// neither acts on a cache that misses them (creating or deleting twice) nor waits the
+    /// whole TTL. Needs a tokio runtime.
+    pub fn observe_later(
+        self: &std::sync::Arc<Self>,
+        key: &str,
+        creations: usize,
+        deletions: Vec<String>,
+        settle: Duration,
+    ) {
+        let (me, key) = (self.clone(), key.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(settle).await;
+            for _ in 0..creations {
+                me.creation_observed(&key);
+            }
+            for id in &deletions {
+                me.deletion_observed(&key, id);
+            }
+        });
+    }
+
     /// The owner is gone; nothing it expected matters any more.
     pub fn forget(&self, key: &str) {
         self.with(|m| {
@@ -136,5 +159,18 @@ mod tests {
         e.expect_creations("ns/rs", 1);
         std::thread::sleep(Duration::from_millis(2));
         assert!(e.satisfied("ns/rs"));
+    }
+
+    #[tokio::test]
+    async fn unknown_outcomes_hold_until_seen_or_settled() {
+        let e = std::sync::Arc::new(Expectations::default());
+        e.expect("ns/rs", 3, ["ns/old".to_string()]);
+        // One create failed for sure, two may have happened; the delete too.
+        e.creation_observed("ns/rs");
+        e.observe_later("ns/rs", 2, vec!["ns/old".into()], Duration::from_millis(50));
+        e.creation_observed("ns/rs"); // one of them did happen: the watch shows it
+        assert!(!e.satisfied("ns/rs"), "still waiting for the other");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(e.satisfied("ns/rs"), "settled after the grace");
     }
 }

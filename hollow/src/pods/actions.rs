@@ -19,13 +19,22 @@ const FAILURE_LOG_EVERY: Duration = Duration::from_secs(10);
 
 pub enum Action {
     Start(Ipv4Addr),
-    Finish { code: i32, started: Timestamp },
+    /// The ready annotation changed on a running pod.
+    Ready {
+        ready: bool,
+        started: Timestamp,
+    },
+    Finish {
+        code: i32,
+        started: Timestamp,
+    },
     Reject,
     Delete,
 }
 
 pub enum Done {
-    Started(Timestamp),
+    Started { at: Timestamp, ready: bool },
+    Readied(bool),
     Finished,
     Rejected,
     Deleted,
@@ -75,7 +84,16 @@ pub async fn execute(
             let patch = status::running(&view, host_ip, ip, now);
             api.patch_status(&view.name, &pp, &Patch::Strategic(patch))
                 .await
-                .map(|_| Done::Started(now))
+                .map(|_| Done::Started {
+                    at: now,
+                    ready: view.want_ready,
+                })
+        }
+        Action::Ready { ready, started } => {
+            let patch = status::readiness(&view, ready, started, clock::now());
+            api.patch_status(&view.name, &pp, &Patch::Strategic(patch))
+                .await
+                .map(|_| Done::Readied(ready))
         }
         Action::Finish { code, started } => {
             let patch = status::finished(&view, code, started, clock::now());

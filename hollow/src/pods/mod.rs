@@ -1,7 +1,7 @@
 //! The hollow kubelet's pod side: one watch over every bound pod, and for pods on our nodes
-//! the status a kubelet would write (Running with an address from the node's pool, finished
-//! after the exit-after annotation, rejected when the node is full) and the final DELETE of
-//! pods being deleted.
+//! the status a kubelet would write (Running with an address from the node's pool, Ready or
+//! not as the ready annotation says, finished after the exit-after annotation, rejected when
+//! the node is full) and the final DELETE of pods being deleted.
 //!
 //! Everything runs in one task: watch events update a compact per-pod record and queue the
 //! pod's uid; a dispatcher decides what the pod needs at that moment and keeps at most
@@ -53,6 +53,8 @@ struct Tracked {
     written: Phase,
     /// When we started it (more precise than the second-resolution `status.startTime`).
     started: Option<Timestamp>,
+    /// Readiness we wrote ourselves, for the same reason as `written`.
+    ready: Option<bool>,
     slot: Option<Slot>,
     busy: bool,
     queued: bool,
@@ -67,6 +69,23 @@ impl Tracked {
     fn phase(&self) -> Phase {
         self.view.phase.max(self.written)
     }
+
+    fn ready(&self) -> bool {
+        self.ready.unwrap_or(self.view.ready)
+    }
+
+    /// When the containers started: ours if we started them, else what the pod says.
+    fn started_at(&mut self) -> Timestamp {
+        *self
+            .started
+            .get_or_insert_with(|| self.view.start_time.unwrap_or_else(clock::now))
+    }
+}
+
+/// When timed work (the exit-after annotation) is due.
+enum Due {
+    Now(Action),
+    Later(Instant),
 }
 
 struct NodePods {
@@ -197,6 +216,7 @@ impl PodLoop {
             view: view.clone(),
             written: Phase::Pending,
             started: None,
+            ready: None,
             slot: None,
             busy: false,
             queued: false,
@@ -345,35 +365,47 @@ impl PodLoop {
                 Some(Action::Start(ip))
             }
             Phase::Running => {
-                let exit = t.view.exit?;
-                let started = t.started.or(t.view.start_time).unwrap_or_else(|| {
-                    // Running without a start time: count from now.
-                    let now = clock::now();
-                    t.started = Some(now);
-                    now
-                });
-                let after_ms = i64::try_from(exit.after_seconds)
-                    .unwrap_or(i64::MAX)
-                    .saturating_mul(1000);
-                let due_ms = started.as_millisecond().saturating_add(after_ms);
-                let left_ms = due_ms.saturating_sub(clock::now().as_millisecond());
-                if left_ms <= 0 {
-                    return Some(Action::Finish {
-                        code: exit.code,
+                if t.view.want_ready != t.ready() {
+                    let started = t.started_at();
+                    return Some(Action::Ready {
+                        ready: t.view.want_ready,
                         started,
                     });
                 }
-                // A far deadline is re-examined daily rather than overflowing `Instant`.
-                let wait = Duration::from_millis(left_ms.unsigned_abs()).min(MAX_TIMER);
-                let at = Instant::now() + wait;
-                self.set_timer(uid, at);
-                None
+                match Self::exit_due(t)? {
+                    Due::Now(action) => Some(action),
+                    Due::Later(at) => {
+                        self.set_timer(uid, at);
+                        None
+                    }
+                }
             }
             Phase::Finished => {
                 Self::release(&mut self.nodes, t);
                 None
             }
         }
+    }
+
+    /// For a running pod with an exit-after annotation: finish it if its time has come, or
+    /// the instant to look again.
+    fn exit_due(t: &mut Tracked) -> Option<Due> {
+        let exit = t.view.exit?;
+        let started = t.started_at();
+        let after_ms = i64::try_from(exit.after_seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let due_ms = started.as_millisecond().saturating_add(after_ms);
+        let left_ms = due_ms.saturating_sub(clock::now().as_millisecond());
+        if left_ms <= 0 {
+            return Some(Due::Now(Action::Finish {
+                code: exit.code,
+                started,
+            }));
+        }
+        // A far deadline is re-examined daily rather than overflowing `Instant`.
+        let wait = Duration::from_millis(left_ms.unsigned_abs()).min(MAX_TIMER);
+        Some(Due::Later(Instant::now() + wait))
     }
 
     fn complete(&mut self, uid: &str, result: Result<Done, kube::Error>) {
@@ -385,10 +417,12 @@ impl PodLoop {
             Ok(done) => {
                 t.failures = 0;
                 match done {
-                    Done::Started(at) => {
+                    Done::Started { at, ready } => {
                         t.written = Phase::Running;
                         t.started = Some(at);
+                        t.ready = Some(ready);
                     }
+                    Done::Readied(ready) => t.ready = Some(ready),
                     Done::Finished | Done::Rejected => t.written = Phase::Finished,
                     Done::Deleted => t.gone = true,
                 }

@@ -14,6 +14,11 @@ pub const EXIT_AFTER_ANNOTATION: &str = "hollow.capstan.dev/exit-after-seconds";
 /// Exit code for `EXIT_AFTER_ANNOTATION` (default 0). Non-zero fails the pod; honoured with
 /// restartPolicy Never only, since OnFailure would restart the container instead.
 pub const EXIT_CODE_ANNOTATION: &str = "hollow.capstan.dev/exit-code";
+/// `"false"` keeps a running pod's containers (and so the pod) not Ready, as a failing
+/// readiness probe would; any other value, or none, lets them be Ready. Read on every change,
+/// so removing or changing it flips a running pod either way. Lets tests exercise
+/// progress deadlines, maxUnavailable and not-ready endpoints without a real probe.
+pub const READY_ANNOTATION: &str = "hollow.capstan.dev/ready";
 
 /// Ordered by progress: the hollow node never moves a pod backwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,6 +57,15 @@ pub struct PodView {
     pub start_time: Option<Timestamp>,
     pub pod_ip: Option<Ipv4Addr>,
     pub has_scheduled_condition: bool,
+    /// What `READY_ANNOTATION` asks for.
+    pub want_ready: bool,
+    /// The Ready condition as last seen on the pod.
+    pub ready: bool,
+}
+
+/// Only an explicit "false" holds readiness back: a typo must not silently stall a rollout.
+fn wants_ready(value: Option<&String>) -> bool {
+    value.is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
 }
 
 impl PodView {
@@ -117,6 +131,26 @@ impl PodView {
             has_scheduled_condition: status
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|c| c.iter().any(|c| c.type_ == "PodScheduled")),
+            want_ready: wants_ready(annotation(READY_ANNOTATION)),
+            ready: status
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_explicit_false_holds_readiness_back() {
+        let v = |s: &str| Some(s.to_string());
+        assert!(wants_ready(None));
+        assert!(wants_ready(v("true").as_ref()));
+        assert!(wants_ready(v("").as_ref()));
+        assert!(wants_ready(v("no").as_ref()));
+        assert!(!wants_ready(v("false").as_ref()));
+        assert!(!wants_ready(v(" False ").as_ref()));
     }
 }
