@@ -142,3 +142,51 @@ async fn objects_whose_owner_uid_does_not_exist_are_collected_and_shared_ones_su
     .await;
     c.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_namespace_removes_its_deployment_and_nothing_is_recreated() {
+    let c = Cluster::start().await;
+    c.kubectl_ok(&["create", "namespace", "shop"]).await;
+    let manifest = deployment_manifest("web", 3, "nginx:1.25", "");
+    let file = c.kubeconfig().with_file_name("shop-web.yaml");
+    std::fs::write(&file, &manifest).expect("manifest");
+    c.kubectl_ok(&["apply", "-n", "shop", "-f", file.to_str().expect("utf-8")])
+        .await;
+    c.kubectl_ok(&[
+        "rollout",
+        "status",
+        "-n",
+        "shop",
+        "deployment/web",
+        "--timeout=60s",
+    ])
+    .await;
+    // kubectl waits until the namespace is gone, which needs everything in it gone while the
+    // controllers keep running (and would recreate pods if the API server let them).
+    c.kubectl_ok(&["delete", "namespace", "shop", "--timeout=60s"])
+        .await;
+    let out = c.kubectl(&["get", "namespace", "shop"]).await;
+    assert!(!out.status.success(), "namespace still there");
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.client.clone(), "shop");
+    let rss: Api<ReplicaSet> = Api::namespaced(c.client.clone(), "shop");
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert!(
+        rss.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    // A new object in a namespace that no longer exists is refused.
+    let again = c
+        .kubectl(&["apply", "-n", "shop", "-f", file.to_str().expect("utf-8")])
+        .await;
+    assert!(!again.status.success());
+    c.stop().await;
+}
