@@ -34,9 +34,12 @@ impl LeaderConfig {
             namespace: "kube-system".into(),
             name: "capstan-controllers".into(),
             identity,
-            lease_duration: Duration::from_secs(15),
+            // A standby takes over one lease duration (plus a retry period) after the leader
+            // dies: 10 s keeps failover within the 15 s asked of it. The leader stops acting
+            // after failing to renew for 7 s, well before anyone else may start.
+            lease_duration: Duration::from_secs(10),
             renew_period: Duration::from_secs(2),
-            renew_deadline: Duration::from_secs(10),
+            renew_deadline: Duration::from_secs(7),
         }
     }
 }
