@@ -2,4 +2,5 @@
 
 pub mod demo;
 pub mod kubeconfig;
+pub mod progress;
 pub mod up;

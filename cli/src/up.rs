@@ -98,12 +98,21 @@ pub async fn run(opts: UpOptions) -> anyhow::Result<()> {
             }));
         }
     }
-    println!(
-        "Capstan is running: API server at {}, scheduler, controllers and {nodes} node(s) started",
-        server.url()
-    );
+    let progress = crate::progress::Progress::stdout();
+    progress.done(&format!(
+        "API server at {} (state in {})",
+        server.url(),
+        data_dir.join("store").display()
+    ));
+    progress.done("scheduler and controllers started");
     println!("Point kubectl at it with:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
+    if nodes > 0 {
+        progress.waiting(&format!("waiting for {nodes} node(s) to be Ready"));
+        let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))
+            .context("building the in-process API client")?;
+        tokio::spawn(report_nodes(client, nodes, kubeconfig.clone()));
+    }
     println!(
         "Press Ctrl-C to stop; run `capstan up --data-dir {}` again to resume.",
         data_dir.display()
@@ -124,4 +133,39 @@ pub async fn run(opts: UpOptions) -> anyhow::Result<()> {
         .context("API server stopped with an error")?;
     println!("Capstan stopped.");
     Ok(())
+}
+
+/// Reports each node as it becomes Ready (with its pod range), then what to try next.
+async fn report_nodes(client: kube::Client, count: u32, kubeconfig: PathBuf) {
+    use k8s_openapi::api::core::v1::Node;
+    let progress = crate::progress::Progress::stdout();
+    let api: kube::Api<Node> = kube::Api::all(client);
+    let mut reported = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while reported.len() < count as usize {
+        if tokio::time::Instant::now() > deadline {
+            progress.failed("not every node became Ready within 2 minutes; see the log above");
+            return;
+        }
+        if let Ok(list) = api.list(&Default::default()).await {
+            for n in list.items {
+                let name = n.metadata.name.clone().unwrap_or_default();
+                let ready = n
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                if ready && reported.insert(name.clone()) {
+                    let cidr = n.spec.and_then(|s| s.pod_cidr).unwrap_or_default();
+                    progress.done(&format!("{name} Ready, pods get addresses from {cidr}"));
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    progress.heading("Try this:");
+    println!("  export KUBECONFIG={}", kubeconfig.display());
+    println!("  kubectl apply -f examples/ && kubectl get pods -n shop -w");
+    println!("  curl 127.0.0.1:30080/hostname      # the web Service's NodePort");
+    println!("  kubectl exec -it -n shop deploy/web -- sh");
 }
