@@ -8,6 +8,17 @@ use super::{
 };
 
 pub(crate) fn default_namespace(obj: &mut Value) {
+    // Every namespace carries its own name as a label, so NetworkPolicy namespaceSelectors
+    // can pick namespaces by name (Kubernetes does the same, and overrides any user value).
+    if let Some(name) = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        && let Some(meta) = as_map(obj).and_then(|m| child(m, "metadata"))
+        && let Some(labels) = child(meta, "labels")
+    {
+        labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+    }
     let Some(status) = as_map(obj).and_then(|m| child(m, "status")) else {
         return;
     };

@@ -18,6 +18,7 @@ mod errors;
 mod gofmt;
 mod meta;
 mod names;
+mod networking;
 mod other;
 mod pod;
 mod podspec;
@@ -104,6 +105,7 @@ fn create_errors(group: &str, kind: &str, obj: &Value, errs: &mut Errs) {
         ("events.k8s.io", "Event") => other::validate_events_event(obj, errs),
         ("scheduling.k8s.io", "PriorityClass") => other::validate_priority_class(obj, errs),
         ("policy", "PodDisruptionBudget") => other::validate_pdb(obj, errs),
+        ("networking.k8s.io", "NetworkPolicy") => networking::validate_network_policy(obj, errs),
         _ => validate_generic(obj, errs),
     }
 }
@@ -193,6 +195,7 @@ fn is_builtin(group: &str, kind: &str) -> bool {
             | ("events.k8s.io", "Event")
             | ("scheduling.k8s.io", "PriorityClass")
             | ("policy", "PodDisruptionBudget")
+            | ("networking.k8s.io", "NetworkPolicy")
     )
 }
 

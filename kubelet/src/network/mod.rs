@@ -75,9 +75,15 @@ impl Network {
     /// Records the node's pod CIDR and writes the default config if the dir has none (or
     /// only an older default for another range).
     pub fn set_pod_cidr(&self, cidr: &str) -> Result<(), String> {
+        // Recorded only once the config is in place, so a failed write is tried again.
+        self.write_default(cidr)?;
         if let Ok(mut c) = self.pod_cidr.write() {
             *c = Some(cidr.to_string());
         }
+        Ok(())
+    }
+
+    fn write_default(&self, cidr: &str) -> Result<(), String> {
         let chosen = self.config_file();
         if chosen
             .as_ref()

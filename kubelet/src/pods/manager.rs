@@ -96,6 +96,7 @@ pub async fn run(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>
     };
     let mut listing: HashSet<String> = HashSet::new();
     let mut cleaned = false;
+    tokio::spawn(retry_detach(ctx.clone(), stop.clone()));
     loop {
         let ev = tokio::select! {
             ev = stream.next() => ev,
@@ -135,6 +136,30 @@ pub async fn run(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>
     }
 }
 
+/// Retries CNI DELs that failed when their pod was torn down (a timed-out plugin, a busy
+/// IPAM store): attachments of pods this node no longer runs are detached every minute, so a
+/// lease never leaks until the next kubelet restart.
+async fn retry_detach(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = crate::stopped(&mut stop) => return,
+        }
+        for uid in ctx.network.attached() {
+            let live = ctx
+                .known
+                .read()
+                .map(|k| k.contains_key(&uid))
+                .unwrap_or(true);
+            if !live && let Err(e) = ctx.network.del(&uid).await {
+                tracing::warn!(pod = %uid, error = %e, "detaching the network of a removed pod; will retry");
+            }
+        }
+    }
+}
+
 const UID_LEN: usize = 36;
 
 fn uid_prefix(id: &str) -> &str {
@@ -148,12 +173,21 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
     if let Ok(k) = ctx.known.read() {
         live.extend(k.keys().cloned());
     }
-    let live = &live;
+    // A pod can arrive while this runs (the sweep kills, deletes and detaches for seconds):
+    // each destructive step looks at the live set of that moment, not of the start.
+    let is_live = |uid: &str| {
+        live.contains(uid)
+            || ctx
+                .known
+                .read()
+                .map(|k| k.contains_key(uid))
+                .unwrap_or(true)
+    };
     let dead_pod_dirs: Vec<String> = std::fs::read_dir(ctx.pods_dir())
         .map(|it| {
             it.flatten()
                 .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|u| !live.contains(u))
+                .filter(|u| !is_live(u))
                 .collect()
         })
         .unwrap_or_default();
@@ -175,7 +209,7 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
         }
     }
     for id in ctx.runtime.list() {
-        if !live.contains(uid_prefix(&id)) {
+        if !is_live(uid_prefix(&id)) {
             let _ = ctx.runtime.delete(&id).await;
         }
     }
@@ -187,7 +221,7 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
         })
         .unwrap_or_default();
     for id in containers {
-        if !live.contains(uid_prefix(&id)) {
+        if !is_live(uid_prefix(&id)) {
             let _ = rootfs::remove(&ctx.containers_dir().join(&id));
         }
     }
@@ -208,20 +242,20 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
         .unwrap_or_default();
     // Detach before the namespaces go: DEL frees the address and the veth's host end.
     for uid in ctx.network.attached() {
-        if !live.contains(&uid)
+        if !is_live(&uid)
             && let Err(e) = ctx.network.del(&uid).await
         {
             tracing::warn!(pod = %uid, error = %e, "detaching the network of a removed pod");
         }
     }
     for uid in netns_files {
-        if !live.contains(&uid) {
+        if !is_live(&uid) {
             let _ = netns::remove(&netns::path_for(&ctx.netns_dir(), &uid));
         }
     }
     for child in cgroups::children(ctx.cgroups, &ctx.config.cgroup_root) {
         let uid = child.trim_start_matches("pod");
-        if !live.contains(uid) {
+        if !is_live(uid) {
             let path = format!("{}/{child}", ctx.config.cgroup_root.trim_end_matches('/'));
             cgroups::remove_tree(ctx.cgroups, &path);
         }
@@ -236,7 +270,7 @@ pub async fn cleanup_orphans(ctx: &Context, listed: &HashSet<String>) {
         .unwrap_or_default();
     for l in logs {
         let uid = l.rsplit('_').next().unwrap_or_default();
-        if !live.contains(uid) {
+        if !is_live(uid) {
             let _ = std::fs::remove_dir_all(ctx.logs_dir().join(&l));
         }
     }

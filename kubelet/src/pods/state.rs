@@ -95,6 +95,8 @@ pub struct PodState {
     pub ready_since: Option<String>,
     /// Addresses CNI gave the pod; empty until its network is set up.
     pub pod_ips: Vec<String>,
+    /// The pod finished and its CNI attachment was released (its IP stays in the status).
+    pub network_released: bool,
 }
 
 pub fn path(pod_dir: &Path) -> PathBuf {

@@ -372,6 +372,7 @@ impl Worker {
                 if let Some(d) = self.run_probes().await {
                     wake = wake.min(d);
                 }
+                self.release_network_if_finished().await;
             }
             Err((reason, message)) => {
                 self.ctx.recorder.warning(&*self.pod, reason, message);
@@ -433,7 +434,7 @@ impl Worker {
             self.st.pod_ips.clear();
         }
         netns::ensure(&ns).map_err(|e| ("FailedCreatePodSandBox", e.to_string()))?;
-        if !self.st.pod_ips.is_empty() && !self.network_checked {
+        if !self.st.pod_ips.is_empty() && !self.network_checked && !self.st.network_released {
             // An attachment made before a kubelet restart is CHECKed once and reported when
             // broken, but kept: attaching again would change the pod's IP under its running
             // containers (and Debian's portmap 1.1.1 fails CHECK of any hostPort on
@@ -472,6 +473,28 @@ impl Worker {
                     self.st.uid
                 ),
             )),
+        }
+    }
+
+    /// A pod that has finished for good gives its address back at once, as Kubernetes stops
+    /// the sandbox of a Succeeded or Failed pod: Jobs with many completions must not exhaust
+    /// the node's range while their pods wait to be deleted.
+    async fn release_network_if_finished(&mut self) {
+        if self.st.network_released || self.st.pod_ips.is_empty() {
+            return;
+        }
+        let phase = super::status::phase(&self.pod, &self.st).phase;
+        if !matches!(phase, "Succeeded" | "Failed") {
+            return;
+        }
+        match self.ctx.network.del(&self.st.uid).await {
+            Ok(()) => {
+                self.st.network_released = true;
+                self.save();
+            }
+            Err(e) => {
+                tracing::warn!(pod = %self.st.name, error = %e, "releasing the network of a finished pod")
+            }
         }
     }
 

@@ -89,18 +89,21 @@ impl Index {
             {
                 idx.add(&base, Answer::A(ip));
             }
-            // Headless: every ready endpoint by address, and by hostname where it has one.
-            let mut seen = std::collections::BTreeSet::new();
+            // Headless: every ready endpoint by address, and by hostname where it has one —
+            // from the slices themselves, so a headless service without ports resolves too.
+            let target_of = |ep: &model::Endpoint| match &ep.hostname {
+                Some(h) => format!("{h}.{base}"),
+                None => format!("{}.{base}", dashed(ep.ip)),
+            };
+            if headless {
+                for ep in model::slice_endpoints(slices).iter().filter(|e| e.ready) {
+                    idx.add(&base, Answer::A(ep.ip));
+                    idx.add(&target_of(ep), Answer::A(ep.ip));
+                }
+            }
             for p in &ports {
                 for ep in p.endpoints.iter().filter(|e| e.ready) {
-                    let target = match &ep.hostname {
-                        Some(h) => format!("{h}.{base}"),
-                        None => format!("{}.{base}", dashed(ep.ip)),
-                    };
-                    if headless && seen.insert(ep.ip) {
-                        idx.add(&base, Answer::A(ep.ip));
-                        idx.add(&target, Answer::A(ep.ip));
-                    }
+                    let target = target_of(ep);
                     if headless && !p.name.is_empty() {
                         idx.add(
                             &format!("_{}._{}.{base}", p.name, p.protocol),
@@ -148,7 +151,7 @@ impl Index {
 }
 
 pub struct ClusterDns {
-    index: Arc<RwLock<Arc<Index>>>,
+    index: Arc<RwLock<Option<Arc<Index>>>>,
     domain: String,
     zone: LowerName,
     soa: Record,
@@ -156,7 +159,11 @@ pub struct ClusterDns {
 
 impl ClusterDns {
     fn records(&self, qname: &Name, qtype: RecordType) -> (ResponseCode, Vec<Record>) {
-        let index = self.index.read().map(|i| i.clone()).unwrap_or_default();
+        // Until the caches have synced every name would look missing: answer SERVFAIL so
+        // resolvers retry instead of caching NXDOMAIN.
+        let Some(index) = self.index.read().ok().and_then(|i| i.clone()) else {
+            return (ResponseCode::ServFail, Vec::new());
+        };
         let text = qname.to_lowercase().to_ascii();
         let mut key = text.trim_end_matches('.').to_string();
         let mut out = Vec::new();
@@ -279,12 +286,13 @@ impl RequestHandler for ClusterDns {
 
 /// Keeps the index in line with the watched state.
 async fn maintain(
-    index: Arc<RwLock<Arc<Index>>>,
+    index: Arc<RwLock<Option<Arc<Index>>>>,
     watched: Arc<Watched>,
     domain: String,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut changes = watched.subscribe();
+    watched.wait_ready(&mut stop).await;
     loop {
         let fresh = Arc::new(Index::build(
             &watched.services(),
@@ -292,7 +300,7 @@ async fn maintain(
             &domain,
         ));
         if let Ok(mut i) = index.write() {
-            *i = fresh;
+            *i = Some(fresh);
         }
         tokio::select! {
             r = changes.changed() => if r.is_err() { return },
@@ -418,7 +426,7 @@ pub async fn serve(
             TTL,
         )),
     );
-    let index: Arc<RwLock<Arc<Index>>> = Arc::default();
+    let index: Arc<RwLock<Option<Arc<Index>>>> = Arc::default();
     tokio::spawn(maintain(
         index.clone(),
         watched,
@@ -519,7 +527,7 @@ mod tests {
     #[test]
     fn external_name_follows_cname_inside_the_zone() {
         let dns = ClusterDns {
-            index: Arc::new(RwLock::new(Arc::new(idx()))),
+            index: Arc::new(RwLock::new(Some(Arc::new(idx())))),
             domain: "cluster.local".into(),
             zone: LowerName::from(
                 &Name::from_ascii("cluster.local.").unwrap_or_else(|e| panic!("{e}")),
@@ -533,5 +541,26 @@ mod tests {
         let q =
             Name::from_ascii("missing.shop.svc.cluster.local.").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(dns.records(&q, RecordType::A).0, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn headless_service_without_ports_resolves_its_pods() {
+        let svc = Arc::new(
+            serde_json::from_value::<Service>(json!({"metadata": {"name": "h", "namespace": "n"},
+                "spec": {"clusterIP": "None"}}))
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let slice = Arc::new(
+            serde_json::from_value::<EndpointSlice>(json!({
+                "metadata": {"name": "h-1", "namespace": "n", "labels": {SERVICE_NAME_LABEL: "h"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": ["10.244.0.9"], "hostname": "h-0"}]
+            }))
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let i = Index::build(&[svc], &[slice], "cluster.local");
+        let want = Some(vec![Answer::A([10, 244, 0, 9].into())]);
+        assert_eq!(i.lookup("h.n.svc.cluster.local", "cluster.local"), want);
+        assert_eq!(i.lookup("h-0.h.n.svc.cluster.local", "cluster.local"), want);
     }
 }

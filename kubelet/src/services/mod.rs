@@ -64,7 +64,7 @@ impl Watched {
         self.changes.subscribe()
     }
 
-    async fn wait_ready(&self, stop: &mut watch::Receiver<bool>) {
+    pub(crate) async fn wait_ready(&self, stop: &mut watch::Receiver<bool>) {
         tokio::select! {
             _ = async {
                 let _ = self.services.wait_until_ready().await;

@@ -148,6 +148,28 @@ pub fn service_ports(svc: &Service, slices: &[&EndpointSlice]) -> Vec<ServicePor
     out
 }
 
+/// Every IPv4 endpoint address of `slices`, whatever their ports (port 0).
+pub fn slice_endpoints(slices: &[&EndpointSlice]) -> Vec<Endpoint> {
+    let mut out: BTreeSet<Endpoint> = BTreeSet::new();
+    for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
+        for ep in &slice.endpoints {
+            let c = ep.conditions.as_ref();
+            let ready = c.and_then(|c| c.ready).unwrap_or(true);
+            for ip in ep.addresses.iter().filter_map(|a| parse_v4(a)) {
+                out.insert(Endpoint {
+                    ip,
+                    port: 0,
+                    ready,
+                    serving: c.and_then(|c| c.serving).unwrap_or(ready),
+                    terminating: c.and_then(|c| c.terminating).unwrap_or(false),
+                    hostname: ep.hostname.clone(),
+                });
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// Slices grouped by (namespace, service name).
 pub fn slices_by_service(
     slices: &[std::sync::Arc<EndpointSlice>],

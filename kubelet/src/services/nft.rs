@@ -140,7 +140,9 @@ impl Ruleset {
     }
 }
 
-/// The fixed part of the table: hooks, maps and helper chains.
+/// The fixed part of the table: hooks, maps and helper chains. `route_localnet` (needed for
+/// NodePorts on 127.0.0.1) would also let pods and neighbours reach services bound to the
+/// node's loopback; the first prerouting rule drops such packets (CVE-2020-8558).
 fn base() -> String {
     format!(
         "table ip {TABLE} {{
@@ -153,7 +155,11 @@ fn base() -> String {
     ip daddr . meta l4proto . th dport vmap @{NO_EP_IPS};
     fib daddr type local meta l4proto . th dport vmap @{NO_EP_NODE_PORTS};
   }}
-  chain filter-prerouting {{ type filter hook prerouting priority -110; policy accept; ct state new jump endpoints-check; }}
+  chain filter-prerouting {{
+    type filter hook prerouting priority -110; policy accept;
+    ip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 drop;
+    ct state new jump endpoints-check;
+  }}
   chain filter-output {{ type filter hook output priority -110; policy accept; ct state new jump endpoints-check; }}
   chain mark-for-masquerade {{ meta mark set meta mark | {MASQ_MARK}; }}
   chain masquerading {{

@@ -63,6 +63,14 @@ impl PodInfo {
     }
 }
 
+/// `a.b.c.d/n` re-rendered from its parsed parts, or None.
+fn ipv4_cidr(s: &str) -> Option<String> {
+    let (ip, len) = s.split_once('/')?;
+    let ip: Ipv4Addr = ip.parse().ok()?;
+    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+    Some(format!("{ip}/{len}"))
+}
+
 fn selects(sel: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> bool {
     let Some(sel) = sel else {
         return true;
@@ -85,9 +93,16 @@ struct World<'a> {
 impl World<'_> {
     fn peer(&self, policy_ns: &str, p: &NetworkPolicyPeer) -> Peer {
         if let Some(b) = &p.ip_block {
-            return Peer::Block {
-                cidr: b.cidr.clone(),
-                except: b.except.clone().unwrap_or_default(),
+            // Only what parses as an IPv4 network reaches the nft script; an IPv6 block cannot
+            // match IPv4 pods, and anything else allows nothing.
+            let Some(cidr) = ipv4_cidr(&b.cidr) else {
+                return Peer::Ips(BTreeSet::new());
+            };
+            let except: Option<Vec<String>> =
+                b.except.iter().flatten().map(|e| ipv4_cidr(e)).collect();
+            return match except {
+                Some(except) => Peer::Block { cidr, except },
+                None => Peer::Ips(BTreeSet::new()),
             };
         }
         let empty = BTreeMap::new();
@@ -116,6 +131,9 @@ fn port_matches(ports: Option<&Vec<NetworkPolicyPort>>, candidates: &[&PodInfo])
     let mut out = BTreeSet::new();
     for p in ports {
         let proto = p.protocol.as_deref().unwrap_or("TCP").to_lowercase();
+        if !["tcp", "udp", "sctp"].contains(&proto.as_str()) {
+            continue;
+        }
         match &p.port {
             None => {
                 out.insert(format!("meta l4proto {proto}"));
@@ -199,13 +217,18 @@ pub fn script(
         let (Some(ns), Some(spec)) = (pol.metadata.namespace.as_deref(), pol.spec.as_ref()) else {
             continue;
         };
-        let types: Vec<String> = spec.policy_types.clone().unwrap_or_else(|| {
-            let mut t = vec!["Ingress".to_string()];
-            if spec.egress.is_some() {
-                t.push("Egress".into());
-            }
-            t
-        });
+        // Kubernetes' defaulting: Ingress always, Egress when there are egress rules.
+        let types: Vec<String> = spec
+            .policy_types
+            .clone()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| {
+                let mut t = vec!["Ingress".to_string()];
+                if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+                    t.push("Egress".into());
+                }
+                t
+            });
         let targets: Vec<&PodInfo> = pods
             .iter()
             .filter(|p| p.namespace == ns && selects(spec.pod_selector.as_ref(), &p.labels))
@@ -350,5 +373,20 @@ mod tests {
         );
         assert!(s.contains("tcp dport 8000-8080 return;"), "{s}");
         assert!(!s.contains("ingress-"), "{s}");
+    }
+
+    #[test]
+    fn malformed_or_ipv6_blocks_and_odd_protocols_allow_nothing() {
+        let pods = vec![pod("10.244.0.2", "a", json!({"app": "db"}))];
+        let p = policy(json!({"metadata": {"name": "x", "namespace": "a"},
+            "spec": {"podSelector": {}, "ingress": [
+                {"from": [{"ipBlock": {"cidr": "0.0.0.0/0 return; } } flush ruleset; table ip x { chain y {"}},
+                          {"ipBlock": {"cidr": "::/0"}},
+                          {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["bogus"]}}]},
+                {"ports": [{"protocol": "ICMP; flush ruleset", "port": 1}]}]}}));
+        let s = script(&[p], &pods, &[]);
+        assert!(!s.contains("flush ruleset"), "{s}");
+        assert!(!s.contains("::/0") && !s.contains("10.0.0.0/8"), "{s}");
+        assert!(s.contains("chain ingress-0 {\n    drop;\n  }"), "{s}");
     }
 }

@@ -17,8 +17,9 @@ use crate::network::NodeNetns;
 
 /// Changes arriving this close together are applied in one transaction.
 const BATCH: Duration = Duration::from_millis(20);
-/// Re-applies the whole table this often, repairing edits made behind the proxy's back.
-const FULL_RESYNC: Duration = Duration::from_secs(300);
+/// Recomputes the rules this often even without events. The table is rebuilt only after a
+/// failed update: a rebuild recreates the ClientIP affinity sets empty.
+const RESYNC: Duration = Duration::from_secs(300);
 
 pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiver<bool>) {
     for (key, value) in [
@@ -35,20 +36,13 @@ pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiv
     let mut changes = watched.changes.subscribe();
     watched.wait_ready(&mut stop).await;
     let mut installed: Option<Ruleset> = None;
-    let mut last_full = Instant::now();
     loop {
         let wanted = Ruleset::build(&watched.service_ports());
-        if last_full.elapsed() >= FULL_RESYNC {
-            installed = None;
-        }
         if installed.as_ref() != Some(&wanted) {
             let started = Instant::now();
             let script = nft::script(installed.as_ref(), &wanted);
             match apply(&node, &script).await {
                 Ok(()) => {
-                    if installed.is_none() {
-                        last_full = Instant::now();
-                    }
                     tracing::debug!(
                         chains = wanted.chains.len(),
                         endpoints = wanted.endpoint_chains(),
@@ -78,7 +72,7 @@ pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiv
                 }
                 tokio::time::sleep(BATCH).await;
             }
-            _ = tokio::time::sleep(FULL_RESYNC) => {}
+            _ = tokio::time::sleep(RESYNC) => {}
             _ = crate::stopped(&mut stop) => return,
         }
     }
