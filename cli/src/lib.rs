@@ -1,5 +1,6 @@
 //! Library behind the `capstan` command.
 
+pub mod compose;
 pub mod demo;
 pub mod kubeconfig;
 pub mod progress;

@@ -34,11 +34,46 @@ enum Command {
         #[arg(long)]
         network_namespace: Option<PathBuf>,
     },
+    /// Run a Compose project on the cluster: its services as Deployments and Services in a
+    /// namespace named after the project.
+    Compose {
+        #[command(subcommand)]
+        command: ComposeCommand,
+    },
     /// Images on a node.
     Image {
         #[command(subcommand)]
         command: ImageCommand,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct ComposeArgs {
+    /// The Compose file.
+    #[arg(short = 'f', long = "file", default_value = "compose.yaml")]
+    file: PathBuf,
+    /// Kubeconfig (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Image of the init containers that wait for `depends_on` services (needs sh and nc).
+    #[arg(long, default_value = "capstan.local/busybox:1.35")]
+    wait_image: String,
+    /// Where named volumes are kept on the node (`DIR/<project>/<volume>`).
+    #[arg(long, default_value = "/var/lib/capstan/volumes")]
+    volumes_dir: PathBuf,
+    /// How long `up` waits for every service, and `down` for the namespace to go, in seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum ComposeCommand {
+    /// Print the Kubernetes objects (YAML) and what could not be mapped.
+    Convert(ComposeArgs),
+    /// Apply the objects and wait until every service is available.
+    Up(ComposeArgs),
+    /// Delete the project's namespace and everything in it.
+    Down(ComposeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,6 +92,52 @@ enum ImageCommand {
     },
     /// Write the demo images (busybox, and testapp when built) as OCI layouts under DIR.
     BuildDemo { dir: PathBuf },
+}
+
+async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
+        }
+        None => kube::Config::infer().await.context(
+            "no cluster configured: set KUBECONFIG (capstan up prints the line) or pass --kubeconfig",
+        )?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+async fn compose(command: ComposeCommand) -> anyhow::Result<()> {
+    use capstan_cli::compose;
+    let (args, action) = match command {
+        ComposeCommand::Convert(a) => (a, "convert"),
+        ComposeCommand::Up(a) => (a, "up"),
+        ComposeCommand::Down(a) => (a, "down"),
+    };
+    let converted = compose::load(&args.file, &args.wait_image, &args.volumes_dir)?;
+    for note in &converted.unmapped {
+        eprintln!("not mapped: {note}");
+    }
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    match action {
+        "convert" => {
+            print!("{}", compose::to_yaml(&converted.objects));
+            Ok(())
+        }
+        "up" => {
+            let client = client(args.kubeconfig.as_ref()).await?;
+            compose::apply(&client, &converted.objects).await?;
+            compose::wait_ready(&client, &converted.namespace, timeout).await?;
+            println!("project {} is up", converted.namespace);
+            Ok(())
+        }
+        _ => {
+            let client = client(args.kubeconfig.as_ref()).await?;
+            compose::down(&client, &converted.namespace, timeout).await?;
+            Ok(())
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -93,6 +174,7 @@ async fn async_main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Compose { command } => compose(command).await,
         Command::Image { command } => match command {
             ImageCommand::Import { file, root_dir } => {
                 let store = capstan_image::ImageStore::open(&root_dir.join("images"))?;

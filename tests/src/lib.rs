@@ -258,3 +258,96 @@ pub fn root_or_skip(what: &str) -> bool {
     }
     root
 }
+
+/// Polls `f` every 200 ms until it returns Some, for at most `secs`.
+pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `capstan up --nodes N` in a fresh network namespace. Dropping it (also when a test
+/// fails half way) deletes every pod first — `capstan up` leaves containers running by
+/// design — then stops the cluster, removes its directory and the namespace.
+pub struct Cluster {
+    up: std::cell::RefCell<Option<UpProcess>>,
+    nodes: usize,
+    tmp: tempfile::TempDir,
+    pub netns: TestNetns,
+}
+
+impl Cluster {
+    /// Starts it and waits until every node is Ready.
+    pub fn start(nodes: usize) -> Cluster {
+        let netns = TestNetns::new();
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let c = Cluster {
+            up: std::cell::RefCell::new(None),
+            nodes,
+            tmp,
+            netns,
+        };
+        c.restart();
+        c
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// Stops `capstan up` (SIGTERM) and starts it again on the same directory.
+    pub fn restart(&self) {
+        self.up.replace(None);
+        self.up.replace(Some(UpProcess::start(
+            self.tmp.path(),
+            free_port(),
+            self.nodes as u32,
+            &self.netns,
+        )));
+        eventually(60, "every node Ready", || {
+            let out = kubectl_output(
+                self.tmp.path(),
+                &[
+                    "get",
+                    "nodes",
+                    "-o",
+                    "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+                ],
+            );
+            let ready = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter(|r| *r == "True")
+                .count();
+            (ready == self.nodes).then_some(())
+        });
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.up.borrow().is_some() {
+            let _ = kubectl_output(
+                self.tmp.path(),
+                &[
+                    "delete",
+                    "pods",
+                    "--all",
+                    "-A",
+                    "--grace-period=0",
+                    "--force",
+                    "--wait=true",
+                    "--timeout=60s",
+                ],
+            );
+        }
+        self.up.replace(None);
+    }
+}

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{TestNetns, UpProcess, free_port, kubectl, kubectl_output, root_or_skip};
+use capstan_e2e::{
+    Cluster, TestNetns, eventually, free_port, kubectl, kubectl_output, root_or_skip,
+};
 
 const MANIFEST: &str = r#"
 apiVersion: apps/v1
@@ -77,18 +79,6 @@ fn apply(dir: &Path, yaml: &str) {
     let file = dir.join(format!("m{}.yaml", yaml.len()));
     std::fs::write(&file, yaml).expect("manifest");
     kubectl(dir, &["apply", "-f", file.to_str().expect("utf-8")]);
-}
-
-/// Polls `f` every 200 ms until it returns Some, for at most `secs`.
-fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// An HTTP GET from inside a pod with busybox nc; the response body's last line.
@@ -175,84 +165,6 @@ fn port_forward_get(dir: &Path, kubectl_bin: &Path, local: u16, path: &str) -> S
         "port-forward said {first:?}"
     );
     String::from_utf8_lossy(&result.stdout).trim().to_string()
-}
-
-/// `capstan up --nodes N` in a fresh network namespace. Dropping it (also when a test
-/// fails half way) deletes every pod first — `capstan up` leaves containers running by
-/// design — then stops the cluster, removes its directory and the namespace.
-struct Cluster {
-    up: std::cell::RefCell<Option<UpProcess>>,
-    nodes: usize,
-    tmp: tempfile::TempDir,
-    netns: TestNetns,
-}
-
-impl Cluster {
-    /// Starts it and waits until every node is Ready.
-    fn start(nodes: usize) -> Cluster {
-        let netns = TestNetns::new();
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let c = Cluster {
-            up: std::cell::RefCell::new(None),
-            nodes,
-            tmp,
-            netns,
-        };
-        c.restart();
-        c
-    }
-
-    fn dir(&self) -> &Path {
-        self.tmp.path()
-    }
-
-    /// Stops `capstan up` (SIGTERM) and starts it again on the same directory.
-    fn restart(&self) {
-        self.up.replace(None);
-        self.up.replace(Some(UpProcess::start(
-            self.tmp.path(),
-            free_port(),
-            self.nodes as u32,
-            &self.netns,
-        )));
-        eventually(60, "every node Ready", || {
-            let out = kubectl_output(
-                self.tmp.path(),
-                &[
-                    "get",
-                    "nodes",
-                    "-o",
-                    "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
-                ],
-            );
-            let ready = String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .filter(|r| *r == "True")
-                .count();
-            (ready == self.nodes).then_some(())
-        });
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if self.up.borrow().is_some() {
-            let _ = kubectl_output(
-                self.tmp.path(),
-                &[
-                    "delete",
-                    "pods",
-                    "--all",
-                    "-A",
-                    "--grace-period=0",
-                    "--force",
-                    "--wait=true",
-                    "--timeout=60s",
-                ],
-            );
-        }
-        self.up.replace(None);
-    }
 }
 
 fn count_files(dir: &Path) -> usize {
