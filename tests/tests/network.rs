@@ -586,6 +586,35 @@ fn cni_failures_retry_and_create_delete_cycles_leak_nothing() {
         &["delete", "pod", "waiter", "--grace-period=1", "--wait=true"],
     );
 
+    // A pod that finished gives its address back at once but keeps it in its status.
+    apply(
+        dir,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: done}\nspec:\n  nodeName: node-1\n  restartPolicy: Never\n  containers:\n  - {name: c, image: 'capstan.local/busybox:1.35', command: ['true']}\n",
+    );
+    let uid = eventually(60, "the finished pod", || {
+        let phase = kubectl(
+            dir,
+            &["get", "pod", "done", "-o", "jsonpath={.status.phase}"],
+        );
+        (phase == "Succeeded").then(|| {
+            kubectl(
+                dir,
+                &["get", "pod", "done", "-o", "jsonpath={.metadata.uid}"],
+            )
+        })
+    });
+    let cache = dir
+        .join("nodes/node-1/cni/cache")
+        .join(format!("{uid}.json"));
+    eventually(30, "the finished pod's attachment to be released", || {
+        (!cache.exists()).then_some(())
+    });
+    assert!(
+        pod_ip(dir, "done").is_some(),
+        "status.podIP went with the release"
+    );
+    kubectl(dir, &["delete", "pod", "done", "--wait=true"]);
+
     // Create/delete cycles through the API: 20 rounds of 50 pods.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(cycles(dir, 20, 50));
