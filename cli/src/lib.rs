@@ -3,5 +3,6 @@
 pub mod compose;
 pub mod demo;
 pub mod kubeconfig;
+pub mod kubectl;
 pub mod progress;
 pub mod up;

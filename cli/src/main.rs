@@ -12,6 +12,15 @@ use clap::{Parser, Subcommand};
     about = "Capstan: a declarative container orchestrator"
 )]
 struct Cli {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true)]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// Namespace (default: the context's, else `default`).
+    #[arg(short = 'n', long, global = true)]
+    namespace: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +49,38 @@ enum Command {
         #[command(subcommand)]
         command: ComposeCommand,
     },
+    /// Show resources as the server's tables, or as YAML, JSON or names.
+    Get(capstan_cli::kubectl::get::GetArgs),
+    /// Create or update objects from files with server-side apply (field manager `capstan`).
+    Apply {
+        /// File, directory or `-` (stdin); repeatable.
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<PathBuf>,
+        /// Descend into subdirectories of directories given with -f.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// Take over fields other managers own.
+        #[arg(long)]
+        force_conflicts: bool,
+    },
+    /// Delete objects by type and name, or those in files.
+    Delete {
+        /// TYPE NAME… (when no -f is given).
+        args: Vec<String>,
+        #[arg(short = 'f', long = "filename")]
+        files: Vec<PathBuf>,
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// background, foreground or orphan.
+        #[arg(long)]
+        cascade: Option<String>,
+        /// Wait until the objects are gone.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        wait: bool,
+        /// How long to wait, in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Images on a node.
     Image {
         #[command(subcommand)]
@@ -52,9 +93,6 @@ struct ComposeArgs {
     /// The Compose file.
     #[arg(short = 'f', long = "file", default_value = "compose.yaml")]
     file: PathBuf,
-    /// Kubeconfig (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
     /// Image of the init containers that wait for `depends_on` services (needs sh and nc).
     #[arg(long, default_value = "capstan.local/busybox:1.35")]
     wait_image: String,
@@ -94,21 +132,24 @@ enum ImageCommand {
     BuildDemo { dir: PathBuf },
 }
 
-async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
-    let config = match kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
+/// Prints a command's output, or fails kubectl's way: `error: <message>` on stderr, exit 1.
+fn print_or_fail(r: Result<String, capstan_cli::kubectl::CliError>) -> anyhow::Result<()> {
+    match r {
+        Ok(text) => {
+            print!("{text}");
+            Ok(())
         }
-        None => kube::Config::infer().await.context(
-            "no cluster configured: set KUBECONFIG (capstan up prints the line) or pass --kubeconfig",
-        )?,
-    };
-    Ok(kube::Client::try_from(config)?)
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
-async fn compose(command: ComposeCommand) -> anyhow::Result<()> {
+async fn compose(
+    command: ComposeCommand,
+    target: &capstan_cli::kubectl::Target,
+) -> anyhow::Result<()> {
     use capstan_cli::compose;
     let (args, action) = match command {
         ComposeCommand::Convert(a) => (a, "convert"),
@@ -126,14 +167,14 @@ async fn compose(command: ComposeCommand) -> anyhow::Result<()> {
             Ok(())
         }
         "up" => {
-            let client = client(args.kubeconfig.as_ref()).await?;
+            let (client, _) = target.connect().await?;
             compose::apply(&client, &converted.objects).await?;
             compose::wait_ready(&client, &converted.namespace, timeout).await?;
             println!("project {} is up", converted.namespace);
             Ok(())
         }
         _ => {
-            let client = client(args.kubeconfig.as_ref()).await?;
+            let (client, _) = target.connect().await?;
             compose::down(&client, &converted.namespace, timeout).await?;
             Ok(())
         }
@@ -159,7 +200,59 @@ async fn async_main() -> anyhow::Result<()> {
         )
         .with_writer(capstan_kubelet::logging::stderr_writer())
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let target = capstan_cli::kubectl::Target {
+        kubeconfig: cli.kubeconfig.clone(),
+        context: cli.context.clone(),
+        namespace: cli.namespace.clone(),
+    };
+    match cli.command {
+        Command::Get(args) => print_or_fail(capstan_cli::kubectl::get::run(&target, &args).await),
+        Command::Apply {
+            files,
+            recursive,
+            force_conflicts,
+        } => {
+            let run = async {
+                let objects = capstan_cli::kubectl::apply::read_objects(&files, recursive)?;
+                capstan_cli::kubectl::apply::apply(&target, &objects, force_conflicts).await
+            };
+            print_or_fail(run.await)
+        }
+        Command::Delete {
+            args,
+            files,
+            recursive,
+            cascade,
+            wait,
+            timeout,
+        } => {
+            let run = async {
+                use capstan_cli::kubectl::{CliError, apply};
+                let objects = apply::read_objects(&files, recursive)?;
+                let by_type = match args.split_first() {
+                    Some((t, names)) if !names.is_empty() => Some((t.as_str(), names)),
+                    Some(_) => {
+                        return Err(CliError::Input(
+                            "resource(s) were provided, but no name was specified".into(),
+                        ));
+                    }
+                    None if objects.is_empty() => {
+                        return Err(CliError::Input(
+                            "you must provide one or more resources by argument or filename".into(),
+                        ));
+                    }
+                    None => None,
+                };
+                let opts = apply::DeleteArgs {
+                    cascade,
+                    wait,
+                    timeout: std::time::Duration::from_secs(timeout),
+                };
+                apply::delete(&target, by_type, &objects, &opts).await
+            };
+            print_or_fail(run.await)
+        }
         Command::Up {
             data_dir,
             port,
@@ -174,7 +267,7 @@ async fn async_main() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::Compose { command } => compose(command).await,
+        Command::Compose { command } => compose(command, &target).await,
         Command::Image { command } => match command {
             ImageCommand::Import { file, root_dir } => {
                 let store = capstan_image::ImageStore::open(&root_dir.join("images"))?;

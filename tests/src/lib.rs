@@ -351,3 +351,14 @@ impl Drop for Cluster {
         self.up.replace(None);
     }
 }
+
+/// The stdout of a command that must have succeeded; panics with both streams otherwise.
+pub fn stdout_ok(out: std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

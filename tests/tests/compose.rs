@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use capstan_e2e::{Cluster, bin, eventually, kubectl, kubectl_output, repo_root, root_or_skip};
+use capstan_e2e::{
+    Cluster, bin, eventually, kubectl, kubectl_output, repo_root, root_or_skip, stdout_ok,
+};
 
 fn compose(dir: &Path, action: &str, project: &str) -> std::process::Output {
     let file = repo_root()
@@ -24,16 +26,6 @@ fn compose(dir: &Path, action: &str, project: &str) -> std::process::Output {
         .expect("capstan compose runs")
 }
 
-fn ok(out: std::process::Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 #[test]
 fn compose_projects_come_up_and_go_down() {
     if !root_or_skip("the compose test") {
@@ -43,7 +35,7 @@ fn compose_projects_come_up_and_go_down() {
     let dir = cluster.dir();
 
     // web + db + cache: web waits for both, gets env and env_file, answers on its NodePort.
-    let up = ok(compose(dir, "up", "shop"), "compose up shop");
+    let up = stdout_ok(compose(dir, "up", "shop"), "compose up shop");
     assert!(up.contains("deployment/web created"), "{up}");
     assert!(up.contains("project shop is up"), "{up}");
     let (ok_curl, body) = {
@@ -86,11 +78,11 @@ fn compose_projects_come_up_and_go_down() {
         "named volume not on the node"
     );
     // Applying again changes nothing but reports each object.
-    let again = ok(compose(dir, "up", "shop"), "compose up shop again");
+    let again = stdout_ok(compose(dir, "up", "shop"), "compose up shop again");
     assert!(again.contains("deployment/web configured"), "{again}");
 
     // A queue: the producer's messages reach the broker; three workers run.
-    ok(compose(dir, "up", "queue"), "compose up queue");
+    stdout_ok(compose(dir, "up", "queue"), "compose up queue");
     let workers = kubectl(
         dir,
         &[
@@ -124,7 +116,7 @@ fn compose_projects_come_up_and_go_down() {
     });
 
     // Healthchecks decide readiness; two named volumes; a dependency on a healthy service.
-    let up = ok(compose(dir, "up", "health"), "compose up health");
+    let up = stdout_ok(compose(dir, "up", "health"), "compose up health");
     assert!(up.contains("project notes is up"), "{up}");
     let probe = kubectl(
         dir,
@@ -143,7 +135,7 @@ fn compose_projects_come_up_and_go_down() {
 
     // down: the namespaces go; the named volumes' data stays, as with Compose.
     for (project, ns) in [("shop", "shop"), ("queue", "queue"), ("health", "notes")] {
-        let out = ok(compose(dir, "down", project), "compose down");
+        let out = stdout_ok(compose(dir, "down", project), "compose down");
         assert!(out.contains(&format!("namespace/{ns} deleted")), "{out}");
         let gone = kubectl_output(dir, &["get", "namespace", ns]);
         assert!(!gone.status.success(), "namespace {ns} still there");

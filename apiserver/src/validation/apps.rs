@@ -337,7 +337,23 @@ pub(crate) fn validate_stateful_set_update(new: &Value, old: &Value, errs: &mut 
             };
         }
     }
-    if !access::sem_eq(Some(&clone), get(old, "spec")) {
+    // An embedded claim template's apiVersion/kind is type information, not spec: one write
+    // path fills it in and another (server-side apply) may leave it out.
+    let without_type_meta = |spec: &Value| -> Value {
+        let mut spec = spec.clone();
+        if let Some(items) = spec
+            .get_mut("volumeClaimTemplates")
+            .and_then(Value::as_array_mut)
+        {
+            for t in items.iter_mut().filter_map(Value::as_object_mut) {
+                t.remove("apiVersion");
+                t.remove("kind");
+            }
+        }
+        spec
+    };
+    let old_spec = get(old, "spec").map(without_type_meta);
+    if !access::sem_eq(Some(&without_type_meta(&clone)), old_spec.as_ref()) {
         errs.push(forbidden(
             "spec",
             "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",

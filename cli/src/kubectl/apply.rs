@@ -1,0 +1,221 @@
+//! `capstan apply -f FILE|DIR|- [-R]` (server-side apply, field manager `capstan`) and
+//! `capstan delete -f …| TYPE NAME…` with `--cascade` and `--wait`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use serde_json::Value;
+
+use super::resources::{Resource, Resources};
+use super::{CliError, Target};
+
+/// Every object in `paths` (files, directories — recursively with `recursive` — or `-` for
+/// stdin), in order; multi-document YAML, JSON, and `kind: List` are all accepted.
+pub fn read_objects(paths: &[PathBuf], recursive: bool) -> Result<Vec<Value>, CliError> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p, recursive, &mut files)?;
+    }
+    let mut out = Vec::new();
+    for (name, text) in files {
+        for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default();
+                CliError::Input(format!("{name}: document {}{at}: {e}", i + 1))
+            })?;
+            if v.is_null() {
+                continue;
+            }
+            if v["kind"].as_str().is_some_and(|k| k.ends_with("List")) && v["items"].is_array() {
+                out.extend(v["items"].as_array().cloned().unwrap_or_default());
+            } else {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn collect(p: &Path, recursive: bool, out: &mut Vec<(String, String)>) -> Result<(), CliError> {
+    if p == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::Input(format!("stdin: {e}")))?;
+        out.push(("stdin".into(), text));
+        return Ok(());
+    }
+    let meta = std::fs::metadata(p).map_err(|e| {
+        CliError::Input(format!("the path \"{}\" does not exist ({e})", p.display()))
+    })?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| CliError::Input(format!("{}: {e}", p.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                if recursive {
+                    collect(&e, recursive, out)?;
+                }
+            } else if e
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| ["yaml", "yml", "json"].contains(&x))
+            {
+                collect(&e, recursive, out)?;
+            }
+        }
+        return Ok(());
+    }
+    let text =
+        std::fs::read_to_string(p).map_err(|e| CliError::Input(format!("{}: {e}", p.display())))?;
+    out.push((p.display().to_string(), text));
+    Ok(())
+}
+
+fn api_for(client: &kube::Client, r: &Resource, ns: &str) -> Api<DynamicObject> {
+    if r.namespaced {
+        Api::namespaced_with(client.clone(), ns, &r.ar)
+    } else {
+        Api::all_with(client.clone(), &r.ar)
+    }
+}
+
+fn name_of(obj: &Value) -> Result<String, CliError> {
+    obj["metadata"]["name"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| CliError::Input(format!("a {} without metadata.name", obj["kind"])))
+}
+
+/// Applies each object; one line per object: `kind.group/name created|configured|unchanged`.
+pub async fn apply(
+    target: &Target,
+    objects: &[Value],
+    force_conflicts: bool,
+) -> Result<String, CliError> {
+    let (client, default_ns) = target.connect().await?;
+    let resources = Resources::discover(&client).await?;
+    let mut pp = PatchParams::apply("capstan");
+    if force_conflicts {
+        pp = pp.force();
+    }
+    let mut out = String::new();
+    for obj in objects {
+        let r = resources.find_kind(
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        )?;
+        let name = name_of(obj)?;
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(&default_ns)
+            .to_string();
+        let api = api_for(&client, r, &ns);
+        let what = format!("applying {}", r.display_name(&name));
+        let before = api
+            .get_opt(&name)
+            .await
+            .map_err(CliError::from_kube(&what))?;
+        let after = api
+            .patch(&name, &pp, &Patch::Apply(obj))
+            .await
+            .map_err(CliError::from_kube(&what))?;
+        let verb = match before {
+            None => "created",
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
+                "unchanged"
+            }
+            Some(_) => "configured",
+        };
+        out.push_str(&format!("{} {verb}\n", r.display_name(&name)));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteArgs {
+    /// background (default), foreground or orphan.
+    pub cascade: Option<String>,
+    pub wait: bool,
+    pub timeout: Duration,
+}
+
+/// Deletes `(resource, name)` pairs given by type or by file; `wait` waits until each is gone.
+pub async fn delete(
+    target: &Target,
+    by_type: Option<(&str, &[String])>,
+    objects: &[Value],
+    args: &DeleteArgs,
+) -> Result<String, CliError> {
+    let (client, default_ns) = target.connect().await?;
+    let resources = Resources::discover(&client).await?;
+    let mut todo: Vec<(Resource, String, String)> = Vec::new();
+    if let Some((t, names)) = by_type {
+        let r = resources.find(t)?;
+        for n in names {
+            todo.push((r.clone(), default_ns.clone(), n.clone()));
+        }
+    }
+    for obj in objects {
+        let r = resources.find_kind(
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        )?;
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(&default_ns)
+            .to_string();
+        todo.push((r.clone(), ns, name_of(obj)?));
+    }
+    let propagation = match args.cascade.as_deref().unwrap_or("background") {
+        "background" | "true" => PropagationPolicy::Background,
+        "foreground" => PropagationPolicy::Foreground,
+        "orphan" | "false" => PropagationPolicy::Orphan,
+        other => {
+            return Err(CliError::Input(format!(
+                "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
+            )));
+        }
+    };
+    let dp = DeleteParams {
+        propagation_policy: Some(propagation),
+        ..DeleteParams::default()
+    };
+    let mut out = String::new();
+    for (r, ns, name) in &todo {
+        let api = api_for(&client, r, ns);
+        let what = format!("deleting {}", r.display_name(name));
+        api.delete(name, &dp)
+            .await
+            .map_err(CliError::from_kube(&what))?;
+        out.push_str(&format!("{} deleted\n", r.display_name(name)));
+    }
+    if args.wait {
+        let start = Instant::now();
+        for (r, ns, name) in &todo {
+            let api = api_for(&client, r, ns);
+            while api
+                .get_opt(name)
+                .await
+                .map_err(CliError::from_kube("waiting for deletion"))?
+                .is_some()
+            {
+                if start.elapsed() > args.timeout {
+                    return Err(CliError::Input(format!(
+                        "timed out waiting for the deletion of {}",
+                        r.display_name(name)
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    Ok(out)
+}
