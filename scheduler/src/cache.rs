@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 
-use crate::model::{NodeInfo, PodInfo};
+use crate::counts::MatchIndex;
+use crate::model::{NodeInfo, Nodes, PodInfo};
 use crate::plugins::interpod::{NamespaceLabels, has_affinity};
 
 /// An assumed pod that no watch event confirms within this time is forgotten (its binding must
@@ -17,7 +18,7 @@ const ASSUME_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 pub struct Cache {
-    pub nodes: HashMap<String, NodeInfo>,
+    pub nodes: Nodes,
     /// Node names in a stable order, so sampling can rotate through them.
     pub node_names: Vec<String>,
     /// Placed pods (bound or assumed): key → (pod, node name).
@@ -27,6 +28,11 @@ pub struct Cache {
     assumed: HashMap<String, Instant>,
     /// Placed pods that carry pod (anti-)affinity, for the symmetric affinity checks.
     pub with_affinity: HashSet<String>,
+    /// Placed pods with preferred pod (anti-)affinity terms: the one symmetric check the index
+    /// does not cover (rare, so scanned per cycle).
+    with_preferred: HashSet<String>,
+    /// Incremental match counts per topology domain (see `counts`).
+    pub index: MatchIndex,
     pub ns_labels: NamespaceLabels,
     /// Where the next scheduling cycle starts looking (rotates like kube-scheduler).
     pub next_start: usize,
@@ -44,8 +50,15 @@ impl Cache {
         let name = node.metadata.name.clone().unwrap_or_default();
         let node = Arc::new(node);
         match self.nodes.get_mut(&name) {
-            Some(info) => info.set_node(node),
+            Some(info) => {
+                // Counts are kept per node label value; a relabelled node invalidates them.
+                if info.labels() != node.metadata.labels.as_ref() {
+                    self.index.invalidate();
+                }
+                info.set_node(node);
+            }
             None => {
+                self.index.invalidate();
                 let mut info = NodeInfo::new(node);
                 for key in self.by_node.get(&name).into_iter().flatten() {
                     if let Some((p, _)) = self.pods.get(key) {
@@ -60,6 +73,7 @@ impl Cache {
 
     pub fn remove_node(&mut self, name: &str) {
         if self.nodes.remove(name).is_some() {
+            self.index.invalidate();
             self.node_names.retain(|n| n != name);
         }
     }
@@ -78,6 +92,10 @@ impl Cache {
         self.remove_pod(&info.key);
         if has_affinity(&info.pod) {
             self.with_affinity.insert(info.key.clone());
+            let t = &info.terms;
+            if !(t.preferred_affinity.is_empty() && t.preferred_anti.is_empty()) {
+                self.with_preferred.insert(info.key.clone());
+            }
         }
         self.by_node
             .entry(node.to_string())
@@ -86,6 +104,7 @@ impl Cache {
         if let Some(n) = self.nodes.get_mut(node) {
             n.add_pod(info.clone());
         }
+        self.index.update(&info, self.nodes.get(node), 1);
         self.pods.insert(info.key.clone(), (info, node.to_string()));
     }
 
@@ -110,7 +129,9 @@ impl Cache {
     pub fn remove_pod(&mut self, key: &str) {
         self.assumed.remove(key);
         self.with_affinity.remove(key);
-        if let Some((_, node)) = self.pods.remove(key) {
+        self.with_preferred.remove(key);
+        if let Some((info, node)) = self.pods.remove(key) {
+            self.index.update(&info, self.nodes.get(&node), -1);
             if let Some(set) = self.by_node.get_mut(&node) {
                 set.remove(key);
                 if set.is_empty() {
@@ -161,6 +182,29 @@ impl Cache {
             let (p, node) = self.pods.get(k)?;
             Some((p.as_ref(), self.nodes.get(node)?))
         })
+    }
+
+    /// Placed pods with preferred pod (anti-)affinity terms, with their nodes.
+    pub fn preferred_pods(&self) -> impl Iterator<Item = (&PodInfo, &NodeInfo)> {
+        self.with_preferred.iter().filter_map(|k| {
+            let (p, node) = self.pods.get(k)?;
+            Some((p.as_ref(), self.nodes.get(node)?))
+        })
+    }
+
+    /// Readies the index for `matchers` and the anti-affinity terms; returns whether all of
+    /// `matchers` could be indexed.
+    pub fn ensure_index(&mut self, matchers: &[crate::counts::Matcher]) -> bool {
+        self.index.ensure_anti(&self.nodes, &self.with_affinity);
+        let mut all = true;
+        for m in matchers {
+            if m.skip_deleting {
+                // Spread constraints also need their number of domains.
+                self.index.ensure_domains(&m.topology_key, &self.nodes);
+            }
+            all &= self.index.ensure(m, &self.nodes).is_some();
+        }
+        all
     }
 
     pub fn placed(&self, key: &str) -> Option<&str> {

@@ -59,12 +59,28 @@ pub struct CycleState {
     pub spread: spread::State,
 }
 
-pub fn prepare(cache: &Cache, pod: &PodInfo) -> Result<CycleState, FitError> {
+/// Per-cycle state, from the cache's incremental counts when they can answer, else by scanning
+/// the placed pods (the pod itself already placed, namespace selectors, spread domains narrowed
+/// by node affinity or taints).
+pub fn prepare(cache: &mut Cache, pod: &PodInfo) -> Result<CycleState, FitError> {
     let n = cache.nodes.len();
-    let interpod = interpod::prepare(pod, &cache.nodes, cache.affinity_pods(), &cache.ns_labels)
-        .map_err(|e| FitError::invalid(n, format!("pod affinity is invalid: {e}")))?;
-    let spread = spread::prepare(pod, &cache.nodes)
-        .map_err(|e| FitError::invalid(n, format!("topology spread constraint is invalid: {e}")))?;
+    let self_placed = cache.placed(&pod.key).is_some();
+    let interpod = match interpod::matchers(pod).filter(|_| !self_placed) {
+        Some(m) if cache.ensure_index(&m) => {
+            interpod::prepare_indexed(pod, &cache.index, cache.preferred_pods(), &cache.ns_labels)
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        interpod::prepare(pod, &cache.nodes, cache.affinity_pods(), &cache.ns_labels)
+    })
+    .map_err(|e| FitError::invalid(n, format!("pod affinity is invalid: {e}")))?;
+    let spread = match spread::matchers(pod).filter(|_| !self_placed) {
+        Some(m) if cache.ensure_index(&m) => spread::prepare_indexed(pod, &cache.index),
+        _ => None,
+    }
+    .unwrap_or_else(|| spread::prepare(pod, &cache.nodes))
+    .map_err(|e| FitError::invalid(n, format!("topology spread constraint is invalid: {e}")))?;
     Ok(CycleState { interpod, spread })
 }
 

@@ -2,7 +2,9 @@
 //! rules (filters, scores, preemption), watching and binding through the API server only.
 
 pub mod cache;
+pub mod counts;
 pub mod events;
+pub mod fasthash;
 pub mod framework;
 pub mod leader;
 pub mod model;

@@ -219,6 +219,14 @@ impl PodInfo {
     }
 }
 
+/// Nodes by name. Looked up once per node per scheduling cycle, hence the fast hasher.
+pub type Nodes = crate::fasthash::FastMap<String, NodeInfo>;
+
+/// Topology keys nearly every constraint uses: their values are kept apart from the label map
+/// so the per-node filter does one length check instead of a B-tree walk of string compares.
+const HOSTNAME: &str = "kubernetes.io/hostname";
+const ZONE: &str = "topology.kubernetes.io/zone";
+
 #[derive(Debug)]
 pub struct NodeInfo {
     pub node: Arc<Node>,
@@ -232,6 +240,8 @@ pub struct NodeInfo {
     pub used_ports: HashSet<HostPort>,
     /// Image name → size in bytes, from node status.
     pub images: HashMap<String, i64>,
+    hostname: Option<String>,
+    zone: Option<String>,
 }
 
 pub const DEFAULT_MILLI_CPU: i64 = 100;
@@ -268,6 +278,8 @@ impl NodeInfo {
             pods: HashMap::new(),
             used_ports: HashSet::new(),
             images: HashMap::new(),
+            hostname: None,
+            zone: None,
             node: node.clone(),
         };
         n.set_node(node);
@@ -291,6 +303,9 @@ impl NodeInfo {
                     .collect()
             })
             .unwrap_or_default();
+        let labels = node.metadata.labels.as_ref();
+        self.hostname = labels.and_then(|l| l.get(HOSTNAME)).cloned();
+        self.zone = labels.and_then(|l| l.get(ZONE)).cloned();
         self.node = node;
     }
 
@@ -299,6 +314,11 @@ impl NodeInfo {
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
+        match key {
+            HOSTNAME => return self.hostname.as_deref(),
+            ZONE => return self.zone.as_deref(),
+            _ => {}
+        }
         self.labels().and_then(|l| l.get(key)).map(String::as_str)
     }
 

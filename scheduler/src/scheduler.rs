@@ -390,8 +390,8 @@ async fn bind(shared: &Shared, pod: &Arc<PodInfo>, node: &str) {
 /// Tries to make room by evicting lower-priority pods; returns the nominated node.
 async fn try_preempt(shared: &Shared, pod: &Arc<PodInfo>, fit: &mut FitError) -> Option<String> {
     let candidate = {
-        let cache = shared.cache();
-        let state = framework::prepare(&cache, pod).ok()?;
+        let mut cache = shared.cache();
+        let state = framework::prepare(&mut cache, pod).ok()?;
         preemption::find(&cache, pod, &state)
     };
     let Some(c) = candidate else {

@@ -57,6 +57,22 @@ pub fn required_matches(pod: &PodInfo, node: &NodeInfo) -> Result<bool, InvalidS
     Ok(true)
 }
 
+/// Whether the pod has a nodeSelector or required node affinity at all (if not,
+/// `required_matches` is true for every node).
+pub fn has_required(pod: &PodInfo) -> bool {
+    pod.pod.spec.as_ref().is_some_and(|spec| {
+        spec.node_selector.as_ref().is_some_and(|s| !s.is_empty())
+            || spec
+                .affinity
+                .as_ref()
+                .and_then(|a| a.node_affinity.as_ref())
+                .is_some_and(|na| {
+                    na.required_during_scheduling_ignored_during_execution
+                        .is_some()
+                })
+    })
+}
+
 /// `spec.nodeName` pins a pod to one node.
 pub fn node_name_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
     pod.node_name().is_none_or(|n| n == node.name)

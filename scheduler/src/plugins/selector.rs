@@ -46,6 +46,19 @@ pub fn matches(
     Ok(true)
 }
 
+/// Whether `matches` can never fail for this selector (every operator is known), so matching
+/// it incrementally cannot hide an error a full scan would report.
+pub fn is_valid(selector: Option<&LabelSelector>) -> bool {
+    selector.is_none_or(|sel| {
+        sel.match_expressions.iter().flatten().all(|e| {
+            matches!(
+                e.operator.as_str(),
+                "In" | "NotIn" | "Exists" | "DoesNotExist"
+            )
+        })
+    })
+}
+
 /// One node selector requirement against a node's labels (or its name, for matchFields).
 pub fn requirement_matches(
     req: &NodeSelectorRequirement,

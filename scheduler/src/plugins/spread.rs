@@ -1,20 +1,23 @@
 //! PodTopologySpread: `DoNotSchedule` constraints filter, `ScheduleAnyway` ones score. Matching
 //! pods are counted per topology domain once per scheduling cycle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use super::node_affinity::required_matches;
+use super::node_affinity::{has_required, required_matches};
 use super::selector::{InvalidSelector, matches};
-use crate::model::{NodeInfo, PodInfo};
+use crate::counts::{Counts, MatchIndex, Matcher};
+use crate::model::{NodeInfo, Nodes, PodInfo};
 
 struct Constraint {
     key: String,
     max_skew: i64,
     hard: bool,
-    counts: HashMap<String, i64>,
+    /// Matching pods per domain (absent = 0), shared with the cache's index when it answered.
+    counts: Arc<Counts>,
     min: i64,
     self_match: i64,
 }
@@ -50,21 +53,91 @@ fn effective_selector(
     Some(sel)
 }
 
-pub fn prepare(pod: &PodInfo, nodes: &HashMap<String, NodeInfo>) -> Result<State, InvalidSelector> {
-    let Some(list) = pod
-        .pod
+fn constraints(pod: &PodInfo) -> &[TopologySpreadConstraint] {
+    pod.pod
         .spec
         .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_ref())
-    else {
-        return Ok(State::default());
-    };
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+        .unwrap_or_default()
+}
+
+/// Whether every node carrying the key is an eligible domain for this constraint: then the
+/// domains are the same for every pod and the counts can come from the cache's index.
+fn all_nodes_eligible(pod: &PodInfo, c: &TopologySpreadConstraint) -> bool {
+    let honor_affinity = c.node_affinity_policy.as_deref() != Some("Ignore");
+    let honor_taints = c.node_taints_policy.as_deref() == Some("Honor");
+    let narrowed = honor_taints || (honor_affinity && has_required(pod));
+    !narrowed
+}
+
+fn matcher(pod: &PodInfo, c: &TopologySpreadConstraint) -> Matcher {
+    Matcher {
+        namespaces: vec![pod.namespace.clone()],
+        selector: effective_selector(c, pod.labels()),
+        topology_key: c.topology_key.clone(),
+        skip_deleting: true,
+    }
+}
+
+/// What the cache must count for this pod; `None` when some constraint's domains depend on the
+/// pod (node affinity or taints honoured), so the cycle scans.
+pub fn matchers(pod: &PodInfo) -> Option<Vec<Matcher>> {
+    constraints(pod)
+        .iter()
+        .map(|c| all_nodes_eligible(pod, c).then(|| matcher(pod, c)))
+        .collect()
+}
+
+/// The same answer as `prepare` from the cache's counts; `None` if the index lacks something.
+pub fn prepare_indexed(
+    pod: &PodInfo,
+    index: &MatchIndex,
+) -> Option<Result<State, InvalidSelector>> {
+    let mut out = Vec::new();
+    for c in constraints(pod) {
+        if !all_nodes_eligible(pod, c) {
+            return None;
+        }
+        let m = matcher(pod, c);
+        let counts = index.counts(&m.signature()?)?;
+        let domains = index.domains(&c.topology_key)?;
+        // Counted values are a subset of the domains: fewer means some domain holds none.
+        let mut min = if counts.len() < domains {
+            0
+        } else {
+            counts.values().copied().min().unwrap_or(0)
+        };
+        if c.min_domains
+            .is_some_and(|m| (domains as i64) < i64::from(m))
+        {
+            min = 0;
+        }
+        let self_match = match matches(m.selector.as_ref(), pod.labels()) {
+            Ok(b) => i64::from(b),
+            Err(e) => return Some(Err(e)),
+        };
+        out.push(Constraint {
+            key: c.topology_key.clone(),
+            max_skew: c.max_skew as i64,
+            hard: c.when_unsatisfiable == "DoNotSchedule",
+            self_match,
+            counts,
+            min,
+        });
+    }
+    Some(Ok(State { constraints: out }))
+}
+
+/// Counts by scanning every node and its pods (the reference the index must equal; also used
+/// when the pod's node affinity or tolerations narrow the domains).
+pub fn prepare(pod: &PodInfo, nodes: &Nodes) -> Result<State, InvalidSelector> {
+    let list = constraints(pod);
     let mut constraints = Vec::new();
     for c in list {
         let selector = effective_selector(c, pod.labels());
         let honor_affinity = c.node_affinity_policy.as_deref() != Some("Ignore");
         let honor_taints = c.node_taints_policy.as_deref() == Some("Honor");
-        let mut counts: HashMap<String, i64> = HashMap::new();
+        let mut counts = Counts::default();
         for node in nodes.values() {
             let Some(value) = node.label(&c.topology_key) else {
                 continue;
@@ -91,16 +164,43 @@ pub fn prepare(pod: &PodInfo, nodes: &HashMap<String, NodeInfo>) -> Result<State
         if c.min_domains.is_some_and(|m| domains < m) {
             min = 0;
         }
+        // Zero entries only matter for `min`; dropping them makes both paths' maps comparable.
+        counts.retain(|_, n| *n != 0);
         constraints.push(Constraint {
             key: c.topology_key.clone(),
             max_skew: c.max_skew as i64,
             hard: c.when_unsatisfiable == "DoNotSchedule",
             self_match: i64::from(matches(selector.as_ref(), pod.labels())?),
-            counts,
+            counts: Arc::new(counts),
             min,
         });
     }
     Ok(State { constraints })
+}
+
+/// One constraint as the filter sees it: key, max skew, hard, counts, min, self match.
+#[cfg(test)]
+pub type Summary = (String, i64, bool, BTreeMap<String, i64>, i64, i64);
+
+#[cfg(test)]
+impl State {
+    /// Everything `filter` and `raw_score` read, so the index and the scan compare.
+    pub fn summary(&self) -> Vec<Summary> {
+        self.constraints
+            .iter()
+            .map(|c| {
+                let counts = c.counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                (
+                    c.key.clone(),
+                    c.max_skew,
+                    c.hard,
+                    counts,
+                    c.min,
+                    c.self_match,
+                )
+            })
+            .collect()
+    }
 }
 
 pub fn filter(state: &State, node: &NodeInfo) -> Option<&'static str> {
