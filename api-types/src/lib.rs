@@ -1,10 +1,12 @@
 //! API types of Capstan: the official Kubernetes types (re-exported `k8s-openapi`) and the
 //! resource registry — the one table that says which resources exist, how they are named on the
-//! wire and which subresources they have. Nothing here does I/O.
+//! wire and which subresources they have — plus the tiny `/metrics` responder every component
+//! serves (`metrics_http`), the only I/O here.
 
 pub use k8s_openapi;
 pub use schemars;
 
+pub mod metrics_http;
 pub mod quantity;
 pub mod registry;
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod fasthash;
 pub mod framework;
 pub mod leader;
+pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod preemption;

@@ -23,6 +23,11 @@ struct Args {
     /// Name of this replica in the leader Lease (default: capstan-scheduler-<pid>).
     #[arg(long)]
     identity: Option<String>,
+    /// Port for /metrics and /healthz; 0 disables.
+    #[arg(long, default_value_t = 10251)]
+    metrics_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    metrics_bind_address: std::net::IpAddr,
 }
 
 async fn client(args: &Args) -> anyhow::Result<kube::Client> {
@@ -53,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
     let mut config = capstan_scheduler::Config {
         scheduler_name: args.scheduler_name.clone(),
         leader_elect: args.leader_elect,
+        metrics_address: (args.metrics_port != 0)
+            .then(|| std::net::SocketAddr::new(args.metrics_bind_address, args.metrics_port)),
         ..Default::default()
     };
     if let Some(id) = args.identity {

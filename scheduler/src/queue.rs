@@ -219,6 +219,20 @@ impl Queue {
         self.lock().pods.len()
     }
 
+    /// (active, backoff, unschedulable) — pods being scheduled right now count as active.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let q = self.lock();
+        let mut c = (0, 0, 0);
+        for (_, w) in q.pods.values() {
+            match w {
+                Where::Active | Where::InFlight => c.0 += 1,
+                Where::Backoff(_) => c.1 += 1,
+                Where::Unschedulable(_) => c.2 += 1,
+            }
+        }
+        c
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -34,6 +34,8 @@ pub struct Config {
     pub identity: String,
     /// Bindings in flight at once.
     pub bind_concurrency: usize,
+    /// Where to serve `/metrics` and `/healthz`; None serves nothing.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             leader_elect: false,
             identity: format!("capstan-scheduler-{}", std::process::id()),
             bind_concurrency: 128,
+            metrics_address: None,
         }
     }
 }
@@ -64,6 +67,7 @@ struct Shared {
     /// Last unschedulable message per pod, so repeated failures do not repeat the same event.
     last_failure: Mutex<HashMap<String, String>>,
     binds: Arc<Semaphore>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Shared {
@@ -220,7 +224,27 @@ pub async fn run(
         client: client.clone(),
         config,
         last_failure: Mutex::new(HashMap::new()),
+        metrics: crate::metrics::Metrics::default(),
     });
+    // A taken port costs the metrics, not the scheduling.
+    let metrics_task = match shared.config.metrics_address {
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                tracing::info!(address = %addr, "serving metrics");
+                let s = shared.clone();
+                let render: capstan_api_types::metrics_http::Render =
+                    Arc::new(move || s.metrics.render(&s.queue, &s.config.scheduler_name));
+                Some(tokio::spawn(capstan_api_types::metrics_http::serve(
+                    listener, render,
+                )))
+            }
+            Err(e) => {
+                tracing::warn!(address = %addr, error = %e, "not serving metrics");
+                None
+            }
+        },
+        None => None,
+    };
     let (nodes_ready, mut nodes_rx) = tokio_watch::channel(false);
     let (pods_ready, mut pods_rx) = tokio_watch::channel(false);
     let (ns_ready, _) = tokio_watch::channel(false);
@@ -299,10 +323,14 @@ pub async fn run(
     for a in abort {
         a.abort();
     }
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     result
 }
 
 async fn schedule_one(shared: &Arc<Shared>, pod: Arc<PodInfo>) {
+    let started = std::time::Instant::now();
     let result = {
         let mut cache = shared.cache();
         if cache.placed(&pod.key).is_some() {
@@ -318,6 +346,11 @@ async fn schedule_one(shared: &Arc<Shared>, pod: Arc<PodInfo>) {
             Err(fit) => Err(fit),
         }
     };
+    let outcome = match &result {
+        Ok(_) => crate::metrics::Outcome::Scheduled,
+        Err(_) => crate::metrics::Outcome::Unschedulable,
+    };
+    shared.metrics.attempt(outcome, started.elapsed());
     match result {
         Ok(node) => {
             shared.queue.done(&pod.key);
@@ -380,6 +413,7 @@ async fn bind(shared: &Shared, pod: &Arc<PodInfo>, node: &str) {
         }
         Err(e) => {
             tracing::warn!(pod = %pod.key, error = %e, "binding failed; will retry");
+            shared.metrics.bind_failed();
             shared.cache().forget(&pod.key);
             shared.queue.upsert(pod.clone());
             shared.queue.backoff(&pod.key);
@@ -403,6 +437,7 @@ async fn try_preempt(shared: &Shared, pod: &Arc<PodInfo>, fit: &mut FitError) ->
         }
         return None;
     };
+    shared.metrics.preemption();
     for victim in &c.victims {
         let api: Api<Pod> = Api::namespaced(shared.client.clone(), &victim.namespace);
         shared.recorder.record(

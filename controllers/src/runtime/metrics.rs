@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -246,53 +245,16 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Answers one request per connection until `shutdown` flips to true.
+/// Serves `/metrics` and the health endpoints until `shutdown` flips to true.
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = crate::runtime::stopped(&mut shutdown) => return,
-        };
-        let Ok((mut sock, _)) = accepted else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let mut len = 0;
-            // Read until the end of the request head; bodies are not expected.
-            while len < buf.len() {
-                let read =
-                    tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf[len..])).await;
-                match read {
-                    Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
-                    Ok(Ok(n)) => len += n,
-                }
-                if buf[..len].windows(4).any(|w| w == b"\r\n\r\n")
-                    || buf[..len].windows(2).any(|w| w == b"\n\n")
-                {
-                    break;
-                }
-            }
-            let head = String::from_utf8_lossy(&buf[..len]);
-            let path = head.split_whitespace().nth(1).unwrap_or("/");
-            let path = path.split('?').next().unwrap_or(path);
-            let (status, ctype, body) = match path {
-                "/metrics" => ("200 OK", "text/plain; version=0.0.4", metrics.render()),
-                "/healthz" | "/livez" | "/readyz" => ("200 OK", "text/plain", "ok".to_string()),
-                _ => ("404 Not Found", "text/plain", "not found".to_string()),
-            };
-            let resp = format!(
-                "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
+    let render: capstan_api_types::metrics_http::Render = Arc::new(move || metrics.render());
+    tokio::select! {
+        _ = capstan_api_types::metrics_http::serve(listener, render) => {}
+        _ = crate::runtime::stopped(&mut shutdown) => {}
     }
 }
 
