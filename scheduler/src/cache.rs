@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::counts::MatchIndex;
 use crate::model::{NodeInfo, Nodes, PodInfo};
@@ -36,6 +38,40 @@ pub struct Cache {
     pub ns_labels: NamespaceLabels,
     /// Where the next scheduling cycle starts looking (rotates like kube-scheduler).
     pub next_start: usize,
+    /// PodDisruptionBudgets by namespace/name, for choosing preemption victims.
+    pub pdbs: HashMap<String, Pdb>,
+}
+
+/// What preemption needs of a PodDisruptionBudget.
+#[derive(Debug, Clone)]
+pub struct Pdb {
+    pub namespace: String,
+    pub selector: Option<LabelSelector>,
+    /// `status.disruptionsAllowed`: evictions that keep the budget.
+    pub allowed: i32,
+}
+
+impl Cache {
+    pub fn upsert_pdb(&mut self, pdb: &PodDisruptionBudget) {
+        let ns = pdb.metadata.namespace.clone().unwrap_or_default();
+        let key = format!("{ns}/{}", pdb.metadata.name.clone().unwrap_or_default());
+        self.pdbs.insert(
+            key,
+            Pdb {
+                namespace: ns,
+                selector: pdb.spec.as_ref().and_then(|s| s.selector.clone()),
+                allowed: pdb
+                    .status
+                    .as_ref()
+                    .map(|s| s.disruptions_allowed)
+                    .unwrap_or(0),
+            },
+        );
+    }
+
+    pub fn remove_pdb(&mut self, namespace: &str, name: &str) {
+        self.pdbs.remove(&format!("{namespace}/{name}"));
+    }
 }
 
 fn is_terminal(pod: &Pod) -> bool {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Binding, Namespace, Node, ObjectReference, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
@@ -271,6 +272,16 @@ pub async fn run(
     );
     let s = shared.clone();
     let s2 = shared.clone();
+    let (pdbs_ready, _) = tokio_watch::channel(false);
+    let pdbs = follow(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        "poddisruptionbudgets",
+        pdbs_ready,
+        move |b| s.cache().upsert_pdb(&b),
+        move |ns, name| s2.cache().remove_pdb(ns, name),
+    );
+    let s = shared.clone();
+    let s2 = shared.clone();
     let namespaces = follow(
         Api::<Namespace>::all(client.clone()),
         "namespaces",
@@ -303,10 +314,12 @@ pub async fn run(
     let nodes = tokio::spawn(nodes);
     let pods = tokio::spawn(pods);
     let namespaces = tokio::spawn(namespaces);
+    let pdbs = tokio::spawn(pdbs);
     let abort = [
         nodes.abort_handle(),
         pods.abort_handle(),
         namespaces.abort_handle(),
+        pdbs.abort_handle(),
     ];
     let ended = |r: Result<SchedulerError, tokio::task::JoinError>, what: &'static str| match r {
         Ok(e) => e,
@@ -316,6 +329,7 @@ pub async fn run(
         e = nodes => Err(ended(e, "nodes")),
         e = pods => Err(ended(e, "pods")),
         e = namespaces => Err(ended(e, "namespaces")),
+        e = pdbs => Err(ended(e, "poddisruptionbudgets")),
         _ = scheduling => Ok(()),
         r = lost => r,
         _ = &mut shutdown => Ok(()),
