@@ -40,6 +40,8 @@ pub struct Cache {
     pub next_start: usize,
     /// PodDisruptionBudgets by namespace/name, for choosing preemption victims.
     pub pdbs: HashMap<String, Pdb>,
+    /// Bound claims and their volumes' node constraints.
+    pub volumes: crate::plugins::volumes::Volumes,
 }
 
 /// What preemption needs of a PodDisruptionBudget.

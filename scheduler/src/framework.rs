@@ -57,6 +57,8 @@ impl FitError {
 pub struct CycleState {
     pub interpod: interpod::State,
     pub spread: spread::State,
+    /// Node constraints of the pod's bound volumes.
+    pub volumes: Vec<crate::plugins::volumes::Placement>,
 }
 
 /// Per-cycle state, from the cache's incremental counts when they can answer, else by scanning
@@ -81,7 +83,12 @@ pub fn prepare(cache: &mut Cache, pod: &PodInfo) -> Result<CycleState, FitError>
     }
     .unwrap_or_else(|| spread::prepare(pod, &cache.nodes))
     .map_err(|e| FitError::invalid(n, format!("topology spread constraint is invalid: {e}")))?;
-    Ok(CycleState { interpod, spread })
+    let volumes = cache.volumes.for_pod(pod);
+    Ok(CycleState {
+        interpod,
+        spread,
+        volumes,
+    })
 }
 
 /// Runs the filters in kube-scheduler's order; returns the failure reasons (empty = fits).
@@ -124,6 +131,9 @@ pub fn filter(pod: &PodInfo, node: &NodeInfo, state: &CycleState) -> Vec<String>
         Ok(true) => {}
         Ok(false) => return vec!["node(s) didn't match Pod's node affinity/selector".into()],
         Err(e) => return vec![format!("node affinity is invalid: {e}")],
+    }
+    if let Some(reason) = crate::plugins::volumes::filter(&state.volumes, node) {
+        return vec![reason.into()];
     }
     if ports::conflicts(pod, node) {
         return vec!["node(s) didn't have free ports for the requested pod ports".into()];

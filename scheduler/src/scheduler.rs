@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Binding, Namespace, Node, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{
+    Binding, Namespace, Node, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -270,6 +272,33 @@ pub async fn run(
         move |p| s.on_pod(strip(p)),
         move |ns, name| s2.on_pod_deleted(ns, name),
     );
+    // A claim getting bound or a volume appearing may make waiting pods placeable.
+    let s = shared.clone();
+    let s2 = shared.clone();
+    let (claims_ready, _) = tokio_watch::channel(false);
+    let claims = follow(
+        Api::<PersistentVolumeClaim>::all(client.clone()),
+        "persistentvolumeclaims",
+        claims_ready,
+        move |c| {
+            s.cache().volumes.upsert_claim(&c);
+            s.queue.move_all_to_active();
+        },
+        move |ns, name| s2.cache().volumes.remove_claim(ns, name),
+    );
+    let s = shared.clone();
+    let s2 = shared.clone();
+    let (volumes_ready, _) = tokio_watch::channel(false);
+    let volumes = follow(
+        Api::<PersistentVolume>::all(client.clone()),
+        "persistentvolumes",
+        volumes_ready,
+        move |v| {
+            s.cache().volumes.upsert_volume(&v);
+            s.queue.move_all_to_active();
+        },
+        move |_, name| s2.cache().volumes.remove_volume(name),
+    );
     let s = shared.clone();
     let s2 = shared.clone();
     let (pdbs_ready, _) = tokio_watch::channel(false);
@@ -315,11 +344,15 @@ pub async fn run(
     let pods = tokio::spawn(pods);
     let namespaces = tokio::spawn(namespaces);
     let pdbs = tokio::spawn(pdbs);
+    let claims = tokio::spawn(claims);
+    let volumes = tokio::spawn(volumes);
     let abort = [
         nodes.abort_handle(),
         pods.abort_handle(),
         namespaces.abort_handle(),
         pdbs.abort_handle(),
+        claims.abort_handle(),
+        volumes.abort_handle(),
     ];
     let ended = |r: Result<SchedulerError, tokio::task::JoinError>, what: &'static str| match r {
         Ok(e) => e,
@@ -330,6 +363,8 @@ pub async fn run(
         e = pods => Err(ended(e, "pods")),
         e = namespaces => Err(ended(e, "namespaces")),
         e = pdbs => Err(ended(e, "poddisruptionbudgets")),
+        e = claims => Err(ended(e, "persistentvolumeclaims")),
+        e = volumes => Err(ended(e, "persistentvolumes")),
         _ = scheduling => Ok(()),
         r = lost => r,
         _ = &mut shutdown => Ok(()),

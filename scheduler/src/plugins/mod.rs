@@ -9,3 +9,4 @@ pub mod resources;
 pub mod selector;
 pub mod spread;
 pub mod taints;
+pub mod volumes;

@@ -5,7 +5,10 @@ use k8s_openapi::api::core::v1::NodeSelectorTerm;
 use super::selector::{InvalidSelector, requirement_matches};
 use crate::model::{NodeInfo, PodInfo};
 
-fn term_matches(term: &NodeSelectorTerm, node: &NodeInfo) -> Result<bool, InvalidSelector> {
+pub(crate) fn term_matches(
+    term: &NodeSelectorTerm,
+    node: &NodeInfo,
+) -> Result<bool, InvalidSelector> {
     let exprs = term.match_expressions.as_deref().unwrap_or_default();
     let fields = term.match_fields.as_deref().unwrap_or_default();
     if exprs.is_empty() && fields.is_empty() {
