@@ -24,6 +24,9 @@ pub struct Config {
     pub image_gc_high_threshold: u8,
     pub image_gc_low_threshold: u8,
     pub image_gc_period: Duration,
+    /// Images used more recently than this are never collected
+    /// (`--minimum-image-ttl-duration`).
+    pub image_minimum_gc_age: Duration,
     pub lease_duration_seconds: i32,
     pub status_update_period: Duration,
     /// The executable started as each container's log shim (this binary by default).
@@ -62,6 +65,7 @@ impl Config {
             image_gc_high_threshold: 85,
             image_gc_low_threshold: 80,
             image_gc_period: Duration::from_secs(60),
+            image_minimum_gc_age: Duration::from_secs(120),
             lease_duration_seconds: 40,
             status_update_period: Duration::from_secs(10),
             shim_binary: None,

@@ -165,7 +165,12 @@ async fn image_gc(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool
             ctx.config.image_gc_high_threshold,
             ctx.config.image_gc_low_threshold,
         );
-        match tokio::task::spawn_blocking(move || store.garbage_collect(&in_use, high, low)).await {
+        let min_age = ctx.config.image_minimum_gc_age;
+        match tokio::task::spawn_blocking(move || {
+            store.garbage_collect_older_than(&in_use, high, low, min_age)
+        })
+        .await
+        {
             Ok(Ok(report)) if !report.removed.is_empty() => {
                 tracing::info!(removed = ?report.removed, freed = report.freed_bytes, "image garbage collection");
             }

@@ -46,6 +46,9 @@ struct Args {
     /// Seconds between image garbage collection passes.
     #[arg(long, default_value_t = 60)]
     image_gc_period: u64,
+    /// Images used more recently than this are never garbage collected (e.g. 2m, 90s).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    minimum_image_ttl_duration: std::time::Duration,
     /// This node's pod range when no controller assigns `spec.podCIDR`.
     #[arg(long)]
     pod_cidr: Option<String>,
@@ -71,6 +74,34 @@ struct Args {
     /// Run the node proxy (nftables) and the cluster DNS for the node's network namespace.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     serve_services: bool,
+}
+
+/// `90`, `90s`, `2m`, `1h30m` as the kubelet's duration flags take them.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration"))?;
+        num.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(format!("{s:?}: unknown unit {c:?} (use h, m or s)")),
+        };
+    }
+    if !num.is_empty() {
+        total += num
+            .parse::<u64>()
+            .map_err(|_| format!("{s:?} is not a duration"))?;
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 async fn client(args: &Args) -> anyhow::Result<kube::Client> {
@@ -128,6 +159,7 @@ async fn async_main() -> anyhow::Result<()> {
     config.image_gc_high_threshold = args.image_gc_high_threshold;
     config.image_gc_low_threshold = args.image_gc_low_threshold;
     config.image_gc_period = std::time::Duration::from_secs(args.image_gc_period.max(1));
+    config.image_minimum_gc_age = args.minimum_image_ttl_duration;
     config.pod_cidr = args.pod_cidr.clone();
     if let Some(d) = &args.cni_conf_dir {
         config.cni_conf_dir = d.clone();

@@ -341,10 +341,12 @@ impl Drop for Cluster {
                     "pods",
                     "--all",
                     "-A",
-                    "--grace-period=0",
-                    "--force",
+                    // Not --force: the kubelet must tear each pod down (containers, mounts,
+                    // network) before the object goes, or stopping the cluster right after
+                    // would leave them behind.
+                    "--grace-period=1",
                     "--wait=true",
-                    "--timeout=60s",
+                    "--timeout=90s",
                 ],
             );
         }

@@ -47,6 +47,38 @@ impl ImageStore {
         in_use: &HashSet<String>,
         high_percent: u8,
         low_percent: u8,
+        usage: impl FnMut() -> Result<f64, ImageError>,
+    ) -> Result<GcReport, ImageError> {
+        self.collect(
+            in_use,
+            high_percent,
+            low_percent,
+            std::time::Duration::ZERO,
+            usage,
+        )
+    }
+
+    /// [`garbage_collect`](Self::garbage_collect) sparing images used (pulled, imported or
+    /// run) within `min_age`, as the kubelet's `--minimum-image-ttl-duration` does: a node
+    /// short of disk must not delete the image it was just given, before a pod could use it.
+    pub fn garbage_collect_older_than(
+        &self,
+        in_use: &HashSet<String>,
+        high_percent: u8,
+        low_percent: u8,
+        min_age: std::time::Duration,
+    ) -> Result<GcReport, ImageError> {
+        self.collect(in_use, high_percent, low_percent, min_age, || {
+            self.disk_usage_percent()
+        })
+    }
+
+    fn collect(
+        &self,
+        in_use: &HashSet<String>,
+        high_percent: u8,
+        low_percent: u8,
+        min_age: std::time::Duration,
         mut usage: impl FnMut() -> Result<f64, ImageError>,
     ) -> Result<GcReport, ImageError> {
         if low_percent > high_percent || high_percent > 100 {
@@ -69,6 +101,11 @@ impl ImageStore {
         report.freed_bytes += self.remove_orphans()?;
 
         let data = self.inner.index.snapshot();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let cutoff_ms = now_ms.saturating_sub(min_age.as_millis() as u64);
         let protected_refs: HashSet<String> = in_use
             .iter()
             .map(|r| normalize(r).unwrap_or_else(|_| r.clone()))
@@ -85,6 +122,7 @@ impl ImageStore {
             .images
             .iter()
             .filter(|(_, record)| !protected_ids.contains(record.id.as_str()))
+            .filter(|(_, record)| record.last_used_ms <= cutoff_ms)
             .map(|(name, record)| (name, record.last_used_ms))
             .collect();
         candidates.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)));

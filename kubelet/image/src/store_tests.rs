@@ -398,3 +398,25 @@ fn a_moved_tag_keeps_the_old_image_by_digest() {
     assert_eq!(report.removed, [format!("example.com/app@{}", old.digest)]);
     assert!(!old.layers[0].exists());
 }
+
+#[test]
+fn gc_spares_images_used_within_the_minimum_age() {
+    if !busybox_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(&tmp.path().join("store")).unwrap();
+    let layout = tmp.path().join("layout");
+    demo::build_busybox_layout(&layout, BUSYBOX_REF).unwrap();
+    store.import(&layout).unwrap();
+    // A disk over every threshold, but the image was imported just now.
+    let report = store
+        .garbage_collect_older_than(&HashSet::new(), 0, 0, std::time::Duration::from_secs(120))
+        .unwrap();
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert!(store.lookup(BUSYBOX_REF).is_some());
+    let report = store
+        .garbage_collect_older_than(&HashSet::new(), 0, 0, std::time::Duration::ZERO)
+        .unwrap();
+    assert_eq!(report.removed, [BUSYBOX_REF]);
+}
