@@ -807,7 +807,8 @@ fn image_gc_removes_unused_images_and_keeps_used_ones() {
     if !root_or_skip() {
         return;
     }
-    // Thresholds of 1 % and 0 % make any real disk "full": every unused image must go.
+    // Thresholds of 1 % and 0 % make any real disk "full": every unused image must go, at
+    // once (no minimum age).
     let c = Cluster::start_with(
         "kt-gc",
         &[
@@ -817,6 +818,8 @@ fn image_gc_removes_unused_images_and_keeps_used_ones() {
             "0",
             "--image-gc-period",
             "1",
+            "--minimum-image-ttl-duration",
+            "0s",
         ],
     );
     let testapp = c
