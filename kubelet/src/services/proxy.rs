@@ -57,23 +57,15 @@ pub async fn run(watched: Arc<Watched>, node: NodeNetns, mut stop: watch::Receiv
                 Err(e) => {
                     tracing::warn!(error = %e, "applying service rules; rebuilding the table next");
                     installed = None;
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = crate::stopped(&mut stop) => return,
+                    if !pause_after_failure(&mut stop).await {
+                        return;
                     }
                     continue;
                 }
             }
         }
-        tokio::select! {
-            r = changes.changed() => {
-                if r.is_err() {
-                    return;
-                }
-                tokio::time::sleep(BATCH).await;
-            }
-            _ = tokio::time::sleep(RESYNC) => {}
-            _ = crate::stopped(&mut stop) => return,
+        if !next_change(&mut changes, &mut stop, RESYNC).await {
+            return;
         }
     }
 }
@@ -110,23 +102,44 @@ pub async fn run_policies(watched: Arc<Watched>, node: NodeNetns, mut stop: watc
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "applying network policies; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = crate::stopped(&mut stop) => return,
+                    if !pause_after_failure(&mut stop).await {
+                        return;
                     }
                     continue;
                 }
             }
         }
-        tokio::select! {
-            r = changes.changed() => {
-                if r.is_err() {
-                    return;
-                }
-                tokio::time::sleep(BATCH).await;
-            }
-            _ = crate::stopped(&mut stop) => return,
+        if !next_change(&mut changes, &mut stop, RESYNC).await {
+            return;
         }
+    }
+}
+
+/// Waits a second before a failed update is tried again; false when stopping.
+async fn pause_after_failure(stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(1)) => true,
+        _ = crate::stopped(stop) => false,
+    }
+}
+
+/// Waits for the next change (plus a short batch window) or `resync`; false when stopping or
+/// when the watch is gone.
+async fn next_change(
+    changes: &mut watch::Receiver<u64>,
+    stop: &mut watch::Receiver<bool>,
+    resync: Duration,
+) -> bool {
+    tokio::select! {
+        r = changes.changed() => {
+            if r.is_err() {
+                return false;
+            }
+            tokio::time::sleep(BATCH).await;
+            true
+        }
+        _ = tokio::time::sleep(resync) => true,
+        _ = crate::stopped(stop) => false,
     }
 }
 
