@@ -9,6 +9,7 @@ pub use schemars;
 pub mod metrics_http;
 pub mod quantity;
 pub mod registry;
+pub mod time;
 
 pub use registry::{ResourceInfo, Subresource, registry};
 

@@ -1,5 +1,6 @@
 //! Library behind the `capstan` command.
 
+pub mod app;
 pub mod compose;
 pub mod demo;
 pub mod kubeconfig;

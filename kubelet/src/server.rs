@@ -214,10 +214,6 @@ async fn stats(State(ctx): State<Arc<Context>>) -> Response {
     axum::Json(json!({"node": {"nodeName": ctx.config.node_name}, "pods": out})).into_response()
 }
 
-/// Port-forward WebSocket messages carry pieces of a SPDY byte stream; kubectl's are at most
-/// a frame of 32 KiB and change, so this only stops a runaway peer.
-const PORT_FORWARD_MAX_MESSAGE: usize = 2 * 1024 * 1024;
-
 /// Comma-separated tokens of every `name` header, trimmed.
 fn header_tokens<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
@@ -228,8 +224,9 @@ fn header_tokens<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Ite
         .map(str::trim)
 }
 
-/// `kubectl port-forward`, through the API server's pods/portforward proxy. The forwarded
-/// ports come from each stream's headers, not from the query.
+/// `kubectl port-forward` and other clients, through the API server's pods/portforward
+/// proxy. With SPDY the forwarded ports come from each stream's headers; with the WebSocket
+/// channel protocol (kube-rs) from the `ports` query.
 async fn port_forward(
     State(ctx): State<Arc<Context>>,
     Path((ns, pod)): Path<(String, String)>,
@@ -268,27 +265,20 @@ async fn port_forward(
         .unwrap_or_default()
         .to_ascii_lowercase();
     if upgrade == "websocket" {
+        let ports: Vec<String> = query_pairs(req.uri().query().map(str::to_owned))
+            .into_iter()
+            .filter(|(k, _)| k == "ports")
+            .map(|(_, v)| v)
+            .collect();
         let (mut parts, _) = req.into_parts();
         let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-            Ok(ws) => ws.protocols([portforward::WEBSOCKET_PROTOCOL]),
+            Ok(ws) => ws,
             Err(rejection) => return rejection.into_response(),
         };
-        // Without the SPDY subprotocol there is no common language; a plain error makes
-        // kubectl fall back to the raw SPDY upgrade.
-        if ws.selected_protocol().is_none() {
-            return status(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                format!(
-                    "port-forward over WebSocket needs the {} subprotocol",
-                    portforward::WEBSOCKET_PROTOCOL
-                ),
-            );
-        }
-        return ws
-            .max_message_size(PORT_FORWARD_MAX_MESSAGE)
-            .max_frame_size(PORT_FORWARD_MAX_MESSAGE)
-            .on_upgrade(move |socket| portforward::serve_websocket(socket, network, label));
+        // A plain error (no subprotocol in common, or bad ports) also makes kubectl fall
+        // back to the raw SPDY upgrade.
+        return portforward::accept_websocket(ws, &ports, network, label)
+            .unwrap_or_else(|message| status(StatusCode::BAD_REQUEST, "BadRequest", message));
     }
     if !upgrade.eq_ignore_ascii_case(portforward::SPDY_UPGRADE) {
         return status(

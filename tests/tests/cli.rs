@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use capstan_e2e::{Proc, bin, free_port, repo_root, stdout_ok};
 
 fn capstan(dir: &Path, args: &[&str]) -> Output {
+    // The kubeconfig flag first: after `--` (exec) it would be the remote command's.
     Command::new(bin("capstan"))
-        .args(args)
         .arg("--kubeconfig")
         .arg(dir.join("kubeconfig"))
+        .args(args)
         .output()
         .expect("capstan runs")
 }
@@ -95,4 +96,346 @@ fn apply_get_and_delete() {
     let gone = capstan(dir, &["get", "deploy", "web", "-n", "shop"]);
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
+}
+
+fn start_up(dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let up = Proc::spawn(
+        bin("capstan"),
+        &[
+            "up".into(),
+            "--nodes".into(),
+            "0".into(),
+            "--data-dir".into(),
+            dir.display().to_string(),
+            "--port".into(),
+            port.to_string(),
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(dir.join("kubeconfig").exists()
+        && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
+    {
+        assert!(Instant::now() < deadline, "capstan up did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (up, port)
+}
+
+fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The commands that need only the API server: version, api-resources, explain, config,
+/// diff, get templates and -w, wait, events, delete -l, completion.
+#[test]
+fn server_side_commands() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path();
+    let (_up, port) = start_up(dir);
+
+    let version = stdout_ok(capstan(dir, &["version"]), "version");
+    let mut lines = version.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("Client Version: v")),
+        "{version}"
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("Server Version: v1.")),
+        "{version}"
+    );
+    let json = stdout_ok(capstan(dir, &["version", "-o", "json"]), "version -o json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(
+        v["serverVersion"]["gitVersion"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("v1."))
+    );
+
+    let resources = stdout_ok(capstan(dir, &["api-resources"]), "api-resources");
+    assert!(resources.starts_with("NAME "), "{resources}");
+    let deploy = resources
+        .lines()
+        .find(|l| l.starts_with("deployments "))
+        .expect("deployments listed");
+    let cols: Vec<&str> = deploy.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    );
+    let cluster_wide = stdout_ok(
+        capstan(dir, &["api-resources", "--namespaced=false", "-o", "name"]),
+        "api-resources --namespaced=false",
+    );
+    assert!(cluster_wide.lines().any(|l| l == "nodes"), "{cluster_wide}");
+    assert!(!cluster_wide.lines().any(|l| l == "pods"), "{cluster_wide}");
+
+    let explain = stdout_ok(
+        capstan(dir, &["explain", "pods.spec.containers"]),
+        "explain",
+    );
+    assert!(
+        explain.starts_with("KIND:       Pod\nVERSION:    v1\n\nFIELD: containers <[]Container>\n"),
+        "{explain}"
+    );
+    assert!(explain.contains("\n  image\t<string>\n"), "{explain}");
+    assert!(
+        explain.contains("\n  name\t<string> -required-\n"),
+        "{explain}"
+    );
+    let nope = capstan(dir, &["explain", "pods.spec.nope"]);
+    assert_eq!(nope.status.code(), Some(1));
+    assert!(
+        stderr_of(&nope).contains("field \"nope\" does not exist"),
+        "{}",
+        stderr_of(&nope)
+    );
+
+    // config: contexts listed, switched, and a namespace set on the current one.
+    let contexts = stdout_ok(capstan(dir, &["config", "get-contexts"]), "get-contexts");
+    assert_eq!(
+        contexts,
+        "CURRENT   NAME      CLUSTER   AUTHINFO   NAMESPACE\n*         capstan   capstan   capstan    default\n"
+    );
+    let set = stdout_ok(
+        capstan(
+            dir,
+            &["config", "set-context", "--current", "--namespace", "shop"],
+        ),
+        "set-context",
+    );
+    assert_eq!(set, "Context \"capstan\" modified.\n");
+    let view = stdout_ok(capstan(dir, &["config", "view", "--minify"]), "config view");
+    assert!(view.contains("namespace: shop"), "{view}");
+    assert!(
+        view.contains(&format!("server: http://127.0.0.1:{port}")),
+        "{view}"
+    );
+    let wrong = capstan(dir, &["config", "use-context", "nope"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(
+        stdout_ok(
+            capstan(dir, &["config", "use-context", "capstan"]),
+            "use-context"
+        ),
+        "Switched to context \"capstan\".\n"
+    );
+    assert_eq!(
+        stdout_ok(
+            capstan(dir, &["config", "current-context"]),
+            "current-context"
+        ),
+        "capstan\n"
+    );
+
+    // diff: exit 1 with a unified diff for a change, 0 once applied.
+    let cm = dir.join("cm.yaml");
+    let write_cm = |colour: &str| {
+        std::fs::write(
+            &cm,
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: paint, namespace: shop, labels: {{app: paint}}}}\ndata: {{colour: {colour}}}\n"
+            ),
+        )
+        .expect("write");
+    };
+    stdout_ok(
+        capstan(
+            dir,
+            &[
+                "apply",
+                "-f",
+                &repo_root()
+                    .join("examples/00-namespace.yaml")
+                    .display()
+                    .to_string(),
+            ],
+        ),
+        "namespace",
+    );
+    write_cm("red");
+    let cm_path = cm.display().to_string();
+    let new = capstan(dir, &["diff", "-f", &cm_path]);
+    assert_eq!(new.status.code(), Some(1));
+    let new_text = String::from_utf8_lossy(&new.stdout).to_string();
+    assert!(
+        new_text.contains("+++ merged/v1.ConfigMap.shop.paint"),
+        "{new_text}"
+    );
+    assert!(new_text.contains("+  colour: red"), "{new_text}");
+    stdout_ok(capstan(dir, &["apply", "-f", &cm_path]), "apply cm");
+    let same = capstan(dir, &["diff", "-f", &cm_path]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    write_cm("blue");
+    let changed = capstan(dir, &["diff", "-f", &cm_path]);
+    assert_eq!(changed.status.code(), Some(1));
+    let changed_text = String::from_utf8_lossy(&changed.stdout).to_string();
+    assert!(
+        changed_text.contains("-  colour: red\n+  colour: blue\n"),
+        "{changed_text}"
+    );
+
+    // get: templates, custom columns, sorting, no headers, and `No resources found` on stderr.
+    for name in ["b-two", "a-one"] {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, labels: {{set: x}}}}\ndata: {{k: {name}}}\n"),
+        )
+        .expect("write");
+        stdout_ok(
+            capstan(dir, &["apply", "-f", &path.display().to_string()]),
+            "apply",
+        );
+    }
+    let jp = stdout_ok(
+        capstan(
+            dir,
+            &[
+                "get",
+                "cm",
+                "-l",
+                "set=x",
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name}={.data.k}{\"\\n\"}{end}",
+            ],
+        ),
+        "jsonpath",
+    );
+    assert_eq!(jp, "a-one=a-one\nb-two=b-two\n");
+    let cc = stdout_ok(
+        capstan(
+            dir,
+            &[
+                "get",
+                "cm",
+                "-l",
+                "set=x",
+                "-o",
+                "custom-columns=NAME:.metadata.name,VALUE:.data.k,MISSING:.data.none",
+                "--sort-by=.metadata.name",
+            ],
+        ),
+        "custom-columns",
+    );
+    assert_eq!(
+        cc,
+        "NAME    VALUE   MISSING\na-one   a-one   <none>\nb-two   b-two   <none>\n"
+    );
+    let sorted = stdout_ok(
+        capstan(
+            dir,
+            &[
+                "get",
+                "cm",
+                "-l",
+                "set=x",
+                "--sort-by={.data.k}",
+                "--no-headers",
+            ],
+        ),
+        "table --sort-by",
+    );
+    let first_col: Vec<&str> = sorted
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(first_col, ["a-one", "b-two"]);
+    let none = capstan(dir, &["get", "cm", "-l", "set=none"]);
+    assert_eq!(none.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&none.stdout), "");
+    assert_eq!(stderr_of(&none), "No resources found in shop namespace.\n");
+    let bad = capstan(
+        dir,
+        &["get", "cm", "-o", "jsonpath={.items[", "-n", "default"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+
+    // get -w: the initial table, then a row per change.
+    let mut watch = std::process::Command::new(bin("capstan"))
+        .args(["get", "cm", "-w", "-l", "set=x", "--kubeconfig"])
+        .arg(dir.join("kubeconfig"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("get -w");
+    let mut reader = std::io::BufReader::new(watch.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    let read_line = |r: &mut std::io::BufReader<std::process::ChildStdout>| {
+        let mut l = String::new();
+        std::io::BufRead::read_line(r, &mut l).expect("read");
+        l
+    };
+    for _ in 0..3 {
+        lines.push(read_line(&mut reader));
+    }
+    assert!(lines[0].starts_with("NAME "), "{lines:?}");
+    let path = dir.join("c-three.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c-three, labels: {set: x}}\ndata: {k: v}\n",
+    )
+    .expect("write");
+    stdout_ok(
+        capstan(dir, &["apply", "-f", &path.display().to_string()]),
+        "apply c-three",
+    );
+    let added = read_line(&mut reader);
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(added.starts_with("c-three "), "{added:?}");
+
+    // wait on a condition-less object with a JSONPath, and for deletion by label.
+    let waited = stdout_ok(
+        capstan(
+            dir,
+            &[
+                "wait",
+                "cm/a-one",
+                "--for=jsonpath={.data.k}=a-one",
+                "--timeout",
+                "5s",
+            ],
+        ),
+        "wait jsonpath",
+    );
+    assert_eq!(waited, "configmap/a-one condition met\n");
+    let timeout = capstan(
+        dir,
+        &[
+            "wait",
+            "cm/a-one",
+            "--for=jsonpath={.data.k}=zzz",
+            "--timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(timeout.status.code(), Some(1));
+    assert!(
+        stderr_of(&timeout).contains("timed out waiting for the condition on configmaps/a-one")
+    );
+    let deleted = stdout_ok(capstan(dir, &["delete", "cm", "-l", "set=x"]), "delete -l");
+    assert_eq!(
+        deleted,
+        "configmap/a-one deleted\nconfigmap/b-two deleted\nconfigmap/c-three deleted\n"
+    );
+    let events = capstan(dir, &["events", "-n", "kube-system", "--types", "Bogus"]);
+    assert_eq!(events.status.code(), Some(1));
+
+    let completion = stdout_ok(capstan(dir, &["completion", "bash"]), "completion");
+    assert!(completion.contains("_capstan()"), "bash completion script");
+    assert!(
+        completion.contains("rollout"),
+        "subcommands in the completion"
+    );
 }

@@ -21,7 +21,15 @@ mod workloads;
 
 use std::cmp::Ordering;
 
+use capstan_api_types::time::{
+    NANOS_PER_SEC, Nanos, ZERO_TIME, format_rfc3339, human_duration_between as elapsed,
+    parse_rfc3339,
+};
 use serde_json::{Map, Value, json};
+
+/// Re-exported from `capstan_api_types::time`, where the rules live since `capstan describe`
+/// shares them.
+pub use capstan_api_types::time::human_duration;
 
 /// One entry of a Table's `columnDefinitions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,55 +126,6 @@ pub fn column_definitions_json(cols: &[Column]) -> Value {
     )
 }
 
-/// A duration in whole seconds the way `kubectl get` shows ages: two or three
-/// significant figures ("5s", "2m30s", "3h", "5d", "2y").
-pub fn human_duration(secs: i64) -> String {
-    // A second of negative skew between clocks still reads as "just now".
-    if secs < -1 {
-        return "<invalid>".into();
-    }
-    if secs < 0 {
-        return "0s".into();
-    }
-    if secs < 120 {
-        return format!("{secs}s");
-    }
-    let minutes = secs / 60;
-    if minutes < 10 {
-        return with_remainder(minutes, "m", secs % 60, "s");
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = secs / 3600;
-    if hours < 8 {
-        return with_remainder(hours, "h", minutes % 60, "m");
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    let days = hours / 24;
-    if hours < 24 * 8 {
-        return with_remainder(days, "d", hours % 24, "h");
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{days}d");
-    }
-    let years = days / 365;
-    if hours < 24 * 365 * 8 {
-        return with_remainder(years, "y", days % 365, "d");
-    }
-    format!("{years}y")
-}
-
-fn with_remainder(major: i64, major_unit: &str, minor: i64, minor_unit: &str) -> String {
-    if minor == 0 {
-        format!("{major}{major_unit}")
-    } else {
-        format!("{major}{major_unit}{minor}{minor_unit}")
-    }
-}
-
 fn normalize_group(group: &str) -> &str {
     if group == "core" { "" } else { group }
 }
@@ -228,15 +187,6 @@ fn scalar_string(v: Option<&Value>) -> Option<String> {
 
 // ---- time -------------------------------------------------------------------
 
-/// An instant as nanoseconds since the Unix epoch.
-type Nanos = i128;
-
-const NANOS_PER_SEC: i128 = 1_000_000_000;
-
-/// Go's zero `time.Time` (0001-01-01T00:00:00Z), which an absent timestamp
-/// decodes to and which upstream prints as "<unknown>".
-const ZERO_TIME: Nanos = -62_135_596_800 * NANOS_PER_SEC;
-
 /// The timestamp at `ptr`, or the zero time when absent or malformed.
 fn time_at(v: &Value, ptr: &str) -> Nanos {
     opt_time_at(v, ptr).unwrap_or(ZERO_TIME)
@@ -257,135 +207,8 @@ fn since(t: Nanos, now: Nanos) -> String {
     elapsed(t, now)
 }
 
-/// `to - from` as a human duration, truncated to whole seconds like Go's
-/// `int(d.Seconds())`.
-fn elapsed(from: Nanos, to: Nanos) -> String {
-    let secs = (to - from) / NANOS_PER_SEC;
-    human_duration(i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX }))
-}
-
 fn age(obj: &Value, now: Nanos) -> Value {
     since(time_at(obj, "/metadata/creationTimestamp"), now).into()
-}
-
-/// Parses RFC 3339 ("2024-05-01T10:00:00Z", with optional fraction and
-/// numeric offset), the form metav1.Time and MicroTime take in JSON.
-fn parse_rfc3339(s: &str) -> Option<Nanos> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    if !matches!(b[10], b'T' | b't') {
-        return None;
-    }
-    let year = digits(s, 0, 4)?;
-    let month = digits(s, 5, 7)?;
-    let day = digits(s, 8, 10)?;
-    let hour = digits(s, 11, 13)?;
-    let minute = digits(s, 14, 16)?;
-    let second = digits(s, 17, 19)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut frac: Nanos = 0;
-    if let Some(after_dot) = rest.strip_prefix('.') {
-        let len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
-        if len == 0 {
-            return None;
-        }
-        // Digits past nanosecond precision carry no information Go keeps.
-        let mut scale = NANOS_PER_SEC;
-        for d in after_dot.bytes().take(len.min(9)) {
-            scale /= 10;
-            frac += Nanos::from(d - b'0') * scale;
-        }
-        rest = &after_dot[len..];
-    }
-    let offset_secs: i64 = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let z = rest.as_bytes();
-            if z.len() != 6 || z[3] != b':' {
-                return None;
-            }
-            let sign = match z[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = (digits(rest, 1, 3)?, digits(rest, 4, 6)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    Some(Nanos::from(secs) * NANOS_PER_SEC + frac)
-}
-
-fn digits(s: &str, from: usize, to: usize) -> Option<i64> {
-    let part = s.get(from..to)?;
-    if !part.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    part.parse().ok()
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm), avoiding a date-time dependency for this one conversion.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Inverse of `days_from_civil`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Formats like Go's `t.UTC().Format(time.RFC3339)`: whole seconds, "Z".
-fn format_rfc3339(t: Nanos) -> String {
-    let secs = i64::try_from(t.div_euclid(NANOS_PER_SEC)).unwrap_or(0);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 // ---- labels and selectors -----------------------------------------------------

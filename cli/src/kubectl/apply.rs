@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
 use serde_json::Value;
 
 use super::resources::{Resource, Resources};
@@ -79,14 +79,6 @@ fn collect(p: &Path, recursive: bool, out: &mut Vec<(String, String)>) -> Result
     Ok(())
 }
 
-fn api_for(client: &kube::Client, r: &Resource, ns: &str) -> Api<DynamicObject> {
-    if r.namespaced {
-        Api::namespaced_with(client.clone(), ns, &r.ar)
-    } else {
-        Api::all_with(client.clone(), &r.ar)
-    }
-}
-
 fn name_of(obj: &Value) -> Result<String, CliError> {
     obj["metadata"]["name"]
         .as_str()
@@ -117,7 +109,7 @@ pub async fn apply(
             .as_str()
             .unwrap_or(&default_ns)
             .to_string();
-        let api = api_for(&client, r, &ns);
+        let api = r.api(&client, &ns);
         let what = format!("applying {}", r.display_name(&name));
         let before = api
             .get_opt(&name)
@@ -145,22 +137,48 @@ pub struct DeleteArgs {
     pub cascade: Option<String>,
     pub wait: bool,
     pub timeout: Duration,
+    pub selector: Option<String>,
+    pub all: bool,
 }
 
-/// Deletes `(resource, name)` pairs given by type or by file; `wait` waits until each is gone.
+/// Deletes objects named on the command line (`TYPE NAME…`, `TYPE/NAME…`, `TYPE -l SEL`,
+/// `TYPE --all`) or in files; `wait` waits until each is gone.
 pub async fn delete(
     target: &Target,
-    by_type: Option<(&str, &[String])>,
+    by_type: &[super::refs::ObjectRef],
     objects: &[Value],
     args: &DeleteArgs,
 ) -> Result<String, CliError> {
     let (client, default_ns) = target.connect().await?;
     let resources = Resources::discover(&client).await?;
     let mut todo: Vec<(Resource, String, String)> = Vec::new();
-    if let Some((t, names)) = by_type {
-        let r = resources.find(t)?;
-        for n in names {
-            todo.push((r.clone(), default_ns.clone(), n.clone()));
+    for r in by_type {
+        let res = resources.find(&r.kind)?;
+        match &r.name {
+            Some(n) => todo.push((res.clone(), default_ns.clone(), n.clone())),
+            None if args.selector.is_some() || args.all => {
+                let mut lp = kube::api::ListParams::default();
+                if let Some(s) = &args.selector {
+                    lp = lp.labels(s);
+                }
+                let list = res
+                    .api(&client, &default_ns)
+                    .list(&lp)
+                    .await
+                    .map_err(CliError::from_kube(&format!("listing {}", res.ar.plural)))?;
+                for o in list.items {
+                    todo.push((
+                        res.clone(),
+                        default_ns.clone(),
+                        o.metadata.name.unwrap_or_default(),
+                    ));
+                }
+            }
+            None => {
+                return Err(CliError::Input(
+                    "resource(s) were provided, but no name was specified (give NAME, -l SELECTOR or --all)".into(),
+                ));
+            }
         }
     }
     for obj in objects {
@@ -173,6 +191,9 @@ pub async fn delete(
             .unwrap_or(&default_ns)
             .to_string();
         todo.push((r.clone(), ns, name_of(obj)?));
+    }
+    if todo.is_empty() {
+        return Err(CliError::NotFound("No resources found".into()));
     }
     let propagation = match args.cascade.as_deref().unwrap_or("background") {
         "background" | "true" => PropagationPolicy::Background,
@@ -190,7 +211,7 @@ pub async fn delete(
     };
     let mut out = String::new();
     for (r, ns, name) in &todo {
-        let api = api_for(&client, r, ns);
+        let api = r.api(&client, ns);
         let what = format!("deleting {}", r.display_name(name));
         api.delete(name, &dp)
             .await
@@ -200,7 +221,7 @@ pub async fn delete(
     if args.wait {
         let start = Instant::now();
         for (r, ns, name) in &todo {
-            let api = api_for(&client, r, ns);
+            let api = r.api(&client, ns);
             while api
                 .get_opt(name)
                 .await

@@ -1,11 +1,27 @@
-//! The kubectl-like commands of `capstan`: `get` (server-side Tables), `apply` (server-side
-//! apply), `delete`. Errors carry the API server's message verbatim plus a hint where one
-//! helps; exit codes follow kubectl (1 for any failure).
+//! The kubectl-like commands of `capstan`. Errors carry the API server's message verbatim
+//! plus a hint where one helps; exit codes follow kubectl (1 for any failure, a remote
+//! command's own code for `exec`, 1 from `diff` when something differs).
 
 pub mod apply;
+pub mod config;
+pub mod describe;
+pub mod diff;
+pub mod events;
+pub mod exec;
 pub mod get;
+pub mod info;
+pub mod logs;
+pub mod nodes;
+pub mod pods;
+pub mod portforward;
+pub mod refs;
 pub mod resources;
+pub mod rollout;
+pub mod scale;
+pub mod selector;
 pub mod table;
+pub mod top;
+pub mod wait;
 
 use std::path::PathBuf;
 
@@ -20,6 +36,9 @@ pub enum CliError {
     UnknownResource { what: String, near: String },
     #[error("{0}")]
     Input(String),
+    /// Nothing matched: kubectl says so on stderr and still exits 0.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl CliError {

@@ -12,6 +12,8 @@ pub struct Resource {
     pub ar: ApiResource,
     pub namespaced: bool,
     pub short_names: Vec<String>,
+    /// What the server allows on it (get, list, watch, create, …).
+    pub verbs: Vec<String>,
 }
 
 impl Resource {
@@ -25,6 +27,19 @@ impl Resource {
         match (self.namespaced, namespace) {
             (true, Some(ns)) => format!("{base}/namespaces/{ns}/{}", self.ar.plural),
             _ => format!("{base}/{}", self.ar.plural),
+        }
+    }
+
+    /// A dynamic client for this resource, namespaced when the resource is.
+    pub fn api(
+        &self,
+        client: &kube::Client,
+        namespace: &str,
+    ) -> kube::Api<kube::api::DynamicObject> {
+        if self.namespaced {
+            kube::Api::namespaced_with(client.clone(), namespace, &self.ar)
+        } else {
+            kube::Api::all_with(client.clone(), &self.ar)
         }
     }
 
@@ -128,6 +143,7 @@ fn resource(ar: ApiResource, caps: &ApiCapabilities) -> Resource {
     Resource {
         namespaced: matches!(caps.scope, Scope::Namespaced),
         short_names,
+        verbs: caps.operations.clone(),
         ar,
     }
 }

@@ -4,10 +4,12 @@
 
 use serde_json::Value;
 
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub wide: bool,
     pub with_namespace: bool,
     pub show_labels: bool,
+    pub no_headers: bool,
 }
 
 fn cell(v: &Value) -> String {
@@ -35,7 +37,9 @@ fn labels(row: &Value) -> String {
 }
 
 /// The rows of `tables` (one per request: several when listing several types), aligned.
-pub fn render(tables: &[Value], opts: &Options) -> String {
+/// `widths` carries column widths between calls, so rows printed later (`-w`) line up
+/// with earlier ones; it only grows.
+pub fn render(tables: &[Value], opts: &Options, widths: &mut Vec<usize>) -> String {
     let Some(first) = tables.first() else {
         return String::new();
     };
@@ -80,16 +84,17 @@ pub fn render(tables: &[Value], opts: &Options) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for l in &lines {
+    widths.resize(header.len().max(widths.len()), 0);
+    for l in std::iter::once(&header).chain(lines.iter()) {
         for (w, c) in widths.iter_mut().zip(l) {
             *w = (*w).max(c.chars().count());
         }
     }
     let mut out = String::new();
-    for l in std::iter::once(&header).chain(lines.iter()) {
+    let shown_header = (!opts.no_headers).then_some(&header);
+    for l in shown_header.into_iter().chain(lines.iter()) {
         let last = l.len().saturating_sub(1);
-        for (i, (c, w)) in l.iter().zip(&widths).enumerate() {
+        for (i, (c, w)) in l.iter().zip(widths.iter()).enumerate() {
             if i == last {
                 out.push_str(c);
             } else {
@@ -121,14 +126,7 @@ mod tests {
 
     #[test]
     fn aligns_like_kubectl() {
-        let out = render(
-            &[table()],
-            &Options {
-                wide: false,
-                with_namespace: false,
-                show_labels: false,
-            },
-        );
+        let out = render(&[table()], &Options::default(), &mut Vec::new());
         assert_eq!(
             out,
             "NAME    READY   AGE\nweb-1   1/1     5m\ndb      0/1     12s\n"
@@ -143,7 +141,9 @@ mod tests {
                 wide: true,
                 with_namespace: true,
                 show_labels: true,
+                no_headers: false,
             },
+            &mut Vec::new(),
         );
         assert_eq!(
             out,

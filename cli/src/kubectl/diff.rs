@@ -1,0 +1,96 @@
+//! `capstan diff -f FILE|DIR|-`: what `apply` would change, as a unified diff of the live
+//! object against the server's dry-run of the apply. Exit 0: no differences, 1: some.
+
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
+
+use super::resources::Resources;
+use super::{CliError, Target};
+
+/// Fields that change on every write and would only add noise.
+fn clean(mut v: Value) -> Value {
+    if let Some(m) = v["metadata"].as_object_mut() {
+        m.remove("managedFields");
+    }
+    v
+}
+
+/// A unified diff of two YAML texts with kubectl diff's file labels.
+pub fn unified(label: &str, live: &str, merged: &str) -> String {
+    similar::TextDiff::from_lines(live, merged)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{label}"), &format!("merged/{label}"))
+        .to_string()
+}
+
+/// The diff text and whether anything differs.
+pub async fn run(target: &Target, objects: &[Value]) -> Result<(String, bool), CliError> {
+    let (client, default_ns) = target.connect().await?;
+    let resources = Resources::discover(&client).await?;
+    let pp = PatchParams::apply("capstan").dry_run().force();
+    let mut out = String::new();
+    for obj in objects {
+        let r = resources.find_kind(
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        )?;
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| CliError::Input(format!("a {} without metadata.name", obj["kind"])))?;
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or(&default_ns);
+        let api = r.api(&client, ns);
+        let what = format!("diffing {}", r.display_name(name));
+        let live = api
+            .get_opt(name)
+            .await
+            .map_err(CliError::from_kube(&what))?;
+        let merged = api
+            .patch(name, &pp, &Patch::Apply(obj))
+            .await
+            .map_err(CliError::from_kube(&what))?;
+        let to_yaml = |o: &kube::api::DynamicObject| {
+            serde_yaml::to_string(&clean(serde_json::to_value(o).unwrap_or_default()))
+                .unwrap_or_default()
+        };
+        let live_text = live.as_ref().map(to_yaml).unwrap_or_default();
+        let merged_text = to_yaml(&merged);
+        let label = format!(
+            "{}.{}.{}.{}",
+            if r.ar.group.is_empty() {
+                ""
+            } else {
+                &r.ar.group
+            },
+            r.ar.version,
+            r.ar.kind,
+            if r.namespaced {
+                format!("{ns}.{name}")
+            } else {
+                name.to_string()
+            }
+        )
+        .trim_start_matches('.')
+        .to_string();
+        out.push_str(&unified(&label, &live_text, &merged_text));
+    }
+    let differs = !out.is_empty();
+    Ok((out, differs))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shows_changed_lines() {
+        let d = super::unified(
+            "apps.v1.Deployment.default.web",
+            "a: 1\nb: 2\n",
+            "a: 1\nb: 3\n",
+        );
+        assert!(d.starts_with(
+            "--- live/apps.v1.Deployment.default.web\n+++ merged/apps.v1.Deployment.default.web\n"
+        ));
+        assert!(d.contains("-b: 2\n+b: 3\n"));
+        assert_eq!(super::unified("x", "a\n", "a\n"), "");
+    }
+}

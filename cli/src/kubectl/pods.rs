@@ -1,0 +1,119 @@
+//! Finding the pod a command should act on: `POD`, `pod/POD`, or a workload
+//! (`deploy/web`, `rs/…`, `sts/…`, `ds/…`, `job/…`, `svc/…`) whose selector picks one, and
+//! the container within it, with kubectl's notes on stderr when it had to choose.
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+
+use super::refs::ObjectRef;
+use super::resources::Resources;
+use super::{CliError, selector};
+
+/// The pods named by `what`: one for a pod name, the selected ones for a workload,
+/// ready and newest first (the first is the one single-pod commands use).
+pub async fn resolve(client: &kube::Client, ns: &str, what: &str) -> Result<Vec<Pod>, CliError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let (kind, name) = match what.split_once('/') {
+        Some((k, n)) => (k.to_string(), n.to_string()),
+        None => ("pod".to_string(), what.to_string()),
+    };
+    let r = ObjectRef {
+        kind,
+        name: Some(name.clone()),
+    };
+    if matches!(r.kind.as_str(), "pod" | "pods" | "po") {
+        let pod = pods
+            .get(&name)
+            .await
+            .map_err(CliError::from_kube(&format!("getting pod/{name}")))?;
+        return Ok(vec![pod]);
+    }
+    let resources = Resources::discover(client).await?;
+    let res = resources.find(&r.kind)?;
+    let obj = res
+        .api(client, ns)
+        .get(&name)
+        .await
+        .map_err(CliError::from_kube(&format!(
+            "getting {}",
+            res.display_name(&name)
+        )))?;
+    let sel = &obj.data["spec"]["selector"];
+    let query = selector::to_query(sel);
+    if query.is_empty() {
+        return Err(CliError::Input(format!(
+            "{} has no selector to find its pods by",
+            res.display_name(&name)
+        )));
+    }
+    let mut list = pods
+        .list(&ListParams::default().labels(&query))
+        .await
+        .map_err(CliError::from_kube("listing pods"))?
+        .items;
+    if list.is_empty() {
+        return Err(CliError::Input(format!(
+            "no pods found for {} (selector {query})",
+            res.display_name(&name)
+        )));
+    }
+    // Running and ready first, then the newest, as kubectl's choice of a "best" pod.
+    list.sort_by_key(|p| {
+        let st = p.status.as_ref();
+        let running = st.and_then(|s| s.phase.as_deref()) == Some("Running");
+        let ready = st
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let created = p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        (!running, !ready, std::cmp::Reverse(created))
+    });
+    Ok(list)
+}
+
+/// The container to use: `-c`, else the default-container annotation, else the first
+/// (saying so on stderr when the pod has several).
+pub fn container(pod: &Pod, wanted: Option<&str>) -> Result<String, CliError> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.as_ref();
+    let names: Vec<String> = spec
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    let all: Vec<String> = spec
+        .map(|s| {
+            s.init_containers
+                .iter()
+                .flatten()
+                .chain(s.containers.iter())
+                .map(|c| c.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(w) = wanted {
+        if all.iter().any(|n| n == w) {
+            return Ok(w.to_string());
+        }
+        return Err(CliError::Input(format!(
+            "container {w} is not valid for pod {name}"
+        )));
+    }
+    let annotated = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container"))
+        .filter(|c| names.contains(c));
+    if let Some(c) = annotated {
+        return Ok(c.clone());
+    }
+    let first = names
+        .first()
+        .cloned()
+        .ok_or_else(|| CliError::Input(format!("pod {name} has no containers")))?;
+    if names.len() > 1 {
+        eprintln!(
+            "Defaulted container \"{first}\" out of: {}",
+            names.join(", ")
+        );
+    }
+    Ok(first)
+}
