@@ -33,6 +33,7 @@ bench:
 	$(CARGO) bench -p capstan-kubelet --bench container
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-kubelet --bench services
 	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench pods
+	ulimit -n $$(ulimit -Hn) && $(CARGO) bench -p capstan-e2e --bench cli
 
 # A static capstan-testapp for test images: $(TARGET_DIR)/release/capstan-testapp.
 .PHONY: images

@@ -7,6 +7,7 @@ pub use k8s_openapi;
 pub use schemars;
 
 pub mod metrics_http;
+pub mod printing;
 pub mod quantity;
 pub mod registry;
 pub mod time;

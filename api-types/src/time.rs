@@ -70,6 +70,15 @@ pub fn human_duration_between(from: Nanos, to: Nanos) -> String {
     human_duration(i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX }))
 }
 
+/// Time elapsed from `t` to `now` as a human duration, the way ages print; "<unknown>" for Go's
+/// zero time, which stands for an absent timestamp.
+pub fn human_age(t: Nanos, now: Nanos) -> String {
+    if t == ZERO_TIME {
+        return "<unknown>".into();
+    }
+    human_duration_between(t, now)
+}
+
 /// Parses RFC 3339 ("2024-05-01T10:00:00Z", with optional fraction and numeric offset), the form
 /// `metav1.Time` and `metav1.MicroTime` take in JSON. None when malformed or out of range.
 pub fn parse_rfc3339(s: &str) -> Option<Nanos> {
@@ -205,12 +214,27 @@ fn civil(t: Nanos) -> Civil {
     }
 }
 
+/// A year as Go's time layouts print "2006": at least four digits, a minus sign before them for
+/// years before 1 BC ("-0001").
+fn go_year(year: i64) -> String {
+    if year < 0 {
+        format!("-{:04}", year.unsigned_abs())
+    } else {
+        format!("{year:04}")
+    }
+}
+
 /// Formats like Go's `t.UTC().Format(time.RFC3339)`: whole seconds, "Z".
 pub fn format_rfc3339(t: Nanos) -> String {
     let c = civil(t);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
+        "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        go_year(c.year),
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second
     )
 }
 
@@ -227,8 +251,12 @@ pub fn format_rfc1123z(t: Nanos) -> String {
     let weekday = WEEKDAYS[usize::try_from(c.days.rem_euclid(7)).unwrap_or(0)];
     let month = MONTHS[usize::try_from(c.month - 1).unwrap_or(0).min(11)];
     format!(
-        "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} +0000",
-        c.day, c.year, c.hour, c.minute, c.second
+        "{weekday}, {:02} {month} {} {:02}:{:02}:{:02} +0000",
+        c.day,
+        go_year(c.year),
+        c.hour,
+        c.minute,
+        c.second
     )
 }
 
@@ -246,6 +274,7 @@ mod tests {
             (-2, "<invalid>"),
             (-1, "0s"),
             (0, "0s"),
+            (5, "5s"),
             (119, "119s"),
             (120, "2m"),
             (150, "2m30s"),
@@ -283,6 +312,8 @@ mod tests {
             "<invalid>"
         );
         assert_eq!(human_duration_between(ZERO_TIME, now), "2024y");
+        assert_eq!(human_age(now - 90 * NANOS_PER_SEC, now), "90s");
+        assert_eq!(human_age(ZERO_TIME, now), "<unknown>");
         assert_eq!(
             human_duration_between(Nanos::MIN / 2, Nanos::MAX / 2),
             format!("{}y", i64::MAX / 86_400 / 365)
@@ -293,12 +324,20 @@ mod tests {
     fn parses_rfc3339() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(
+            parse_rfc3339("2000-01-01T00:00:00Z"),
+            Some(946_684_800 * NANOS_PER_SEC)
+        );
+        assert_eq!(
             parse_rfc3339("2024-06-01T12:00:00Z"),
             Some(Nanos::from(NOW) * NANOS_PER_SEC)
         );
         assert_eq!(
             parse_rfc3339("2024-06-01T14:30:00+02:30"),
             parse_rfc3339("2024-06-01T12:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2024-06-01T12:00:00.250000Z"),
+            Some(Nanos::from(NOW) * NANOS_PER_SEC + 250_000_000)
         );
         assert_eq!(
             parse_rfc3339("2024-06-01t12:00:00.123456789123z"),
@@ -310,6 +349,7 @@ mod tests {
             "",
             "yesterday",
             "2023-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z",
             "2024-13-01T00:00:00Z",
             "2024-06-01 12:00:00Z",
             "2024-06-01T24:00:00Z",
@@ -328,6 +368,20 @@ mod tests {
     fn formats_rfc3339_and_round_trips() {
         assert_eq!(format_rfc3339(ZERO_TIME), "0001-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(-NANOS_PER_SEC / 2), "1969-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(-NANOS_PER_SEC), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            format_rfc3339(4_107_542_399 * NANOS_PER_SEC),
+            "2100-02-28T23:59:59Z"
+        );
+        // Go writes years before 1 BC with a sign and four digits.
+        assert_eq!(
+            format_rfc3339(ZERO_TIME - 367 * 86_400 * NANOS_PER_SEC),
+            "-0001-12-31T00:00:00Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29T23:59:59.9-01:00").map(format_rfc3339),
+            Some("2024-03-01T00:59:59Z".into())
+        );
         for s in [
             "1970-01-01T00:00:00Z",
             "2000-02-29T23:59:59Z",

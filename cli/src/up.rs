@@ -165,7 +165,15 @@ async fn report_nodes(client: kube::Client, count: u32, kubeconfig: PathBuf) {
     }
     progress.heading("Try this:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
-    println!("  kubectl apply -f examples/ && kubectl get pods -n shop -w");
+    // The binary that is running now, so the lines work from any checkout or target dir.
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.to_path_buf()))
+    {
+        println!("  export PATH={}:$PATH", dir.display());
+    }
+    println!("  capstan apply -f examples/ && capstan rollout status -n shop deploy/web");
     println!("  curl 127.0.0.1:30080/hostname      # the web Service's NodePort");
-    println!("  kubectl exec -it -n shop deploy/web -- sh");
+    println!("  capstan logs -n shop deploy/web && capstan exec -it -n shop deploy/web -- sh");
+    println!("  (kubectl works as well: same KUBECONFIG)");
 }

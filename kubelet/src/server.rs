@@ -1,7 +1,8 @@
 //! The kubelet's HTTP server, reached through the API server's pods/log, pods/exec and
 //! pods/portforward proxy: `/containerLogs/{ns}/{pod}/{container}`,
 //! `/exec/{ns}/{pod}/{container}` (WebSocket, `v5.channel.k8s.io`/`v4.channel.k8s.io`),
-//! `/portForward/{ns}/{pod}` (SPDY/3, over WebSocket or a raw upgrade; see `portforward`),
+//! `/portForward/{ns}/{pod}` (SPDY/3 over WebSocket or a raw upgrade, or the WebSocket
+//! channel protocol; see `portforward`),
 //! `/stats/summary` and `/healthz`.
 //!
 //! Plain HTTP without authentication: meant for loopback and trusted node networks.

@@ -7,11 +7,10 @@
 //! Bounded in time.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{Proc, TestNetns, free_port, release_bin, rss_mib};
+use capstan_e2e::{Proc, TestNetns, release_bin, rss_mib};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -35,21 +34,7 @@ async fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let _api = Proc::spawn(
-        release_bin("capstan-apiserver"),
-        &[
-            "--data-dir".into(),
-            dir.path().join("store").display().to_string(),
-            "--port".into(),
-            port.to_string(),
-        ],
-        &[],
-    );
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (_api, addr) = capstan_e2e::start_release_apiserver(&dir.path().join("store")).await;
     let root = dir.path().join("kubelet");
     let layout = dir.path().join("layout");
     let status = std::process::Command::new(release_bin("capstan"))

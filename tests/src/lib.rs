@@ -193,15 +193,7 @@ impl UpProcess {
             .spawn()
             .expect("capstan up starts");
         let up = UpProcess(child);
-        let kubeconfig = dir.join("kubeconfig");
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !(kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "capstan up did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_control_plane(dir, port);
         up
     }
 }
@@ -363,4 +355,63 @@ pub fn stdout_ok(out: std::process::Output, what: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `capstan up --nodes 0` on `data_dir` (API server, scheduler, controllers; no kubelet),
+/// not yet waited for: see `wait_control_plane`.
+pub fn spawn_control_plane(data_dir: &std::path::Path) -> (Proc, u16) {
+    let port = free_port();
+    let up = Proc::spawn(
+        bin("capstan"),
+        &[
+            "up".into(),
+            "--nodes".into(),
+            "0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--port".into(),
+            port.to_string(),
+        ],
+        &[],
+    );
+    (up, port)
+}
+
+/// Waits (60 s at most) until the control plane on `port` answers and its kubeconfig exists.
+pub fn wait_control_plane(data_dir: &std::path::Path, port: u16) {
+    let kubeconfig = data_dir.join("kubeconfig");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "capstan up did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The release `capstan-apiserver` on the embedded store in `data_dir`, on a free loopback
+/// port, once it accepts connections (benchmarks).
+pub async fn start_release_apiserver(data_dir: &std::path::Path) -> (Proc, std::net::SocketAddr) {
+    let port = free_port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let api = Proc::spawn(
+        release_bin("capstan-apiserver"),
+        &[
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--port".into(),
+            port.to_string(),
+        ],
+        &[],
+    );
+    let start = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "capstan-apiserver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (api, addr)
 }

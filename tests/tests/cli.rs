@@ -3,9 +3,8 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-use capstan_e2e::{Proc, bin, free_port, repo_root, stdout_ok};
+use capstan_e2e::{bin, repo_root, spawn_control_plane, stdout_ok, wait_control_plane};
 
 fn capstan(dir: &Path, args: &[&str]) -> Output {
     // The kubeconfig flag first: after `--` (exec) it would be the remote command's.
@@ -21,27 +20,8 @@ fn capstan(dir: &Path, args: &[&str]) -> Output {
 fn apply_get_and_delete() {
     let tmp = tempfile::tempdir().expect("dir");
     let dir = tmp.path();
-    let port = free_port();
-    let _up = Proc::spawn(
-        bin("capstan"),
-        &[
-            "up".into(),
-            "--nodes".into(),
-            "0".into(),
-            "--data-dir".into(),
-            dir.display().to_string(),
-            "--port".into(),
-            port.to_string(),
-        ],
-        &[],
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !(dir.join("kubeconfig").exists()
-        && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
-    {
-        assert!(Instant::now() < deadline, "capstan up did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_up, port) = spawn_control_plane(dir);
+    wait_control_plane(dir, port);
     let examples = repo_root().join("examples");
     let examples = examples.to_str().expect("utf-8");
 
@@ -98,31 +78,6 @@ fn apply_get_and_delete() {
     assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
 }
 
-fn start_up(dir: &Path) -> (Proc, u16) {
-    let port = free_port();
-    let up = Proc::spawn(
-        bin("capstan"),
-        &[
-            "up".into(),
-            "--nodes".into(),
-            "0".into(),
-            "--data-dir".into(),
-            dir.display().to_string(),
-            "--port".into(),
-            port.to_string(),
-        ],
-        &[],
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !(dir.join("kubeconfig").exists()
-        && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
-    {
-        assert!(Instant::now() < deadline, "capstan up did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (up, port)
-}
-
 fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -133,7 +88,8 @@ fn stderr_of(o: &Output) -> String {
 fn server_side_commands() {
     let tmp = tempfile::tempdir().expect("dir");
     let dir = tmp.path();
-    let (_up, port) = start_up(dir);
+    let (_up, port) = spawn_control_plane(dir);
+    wait_control_plane(dir, port);
 
     let version = stdout_ok(capstan(dir, &["version"]), "version");
     let mut lines = version.lines();
@@ -431,6 +387,49 @@ fn server_side_commands() {
     );
     let events = capstan(dir, &["events", "-n", "kube-system", "--types", "Bogus"]);
     assert_eq!(events.status.code(), Some(1));
+
+    // Malformed YAML: the file, document, line and column; nothing applied.
+    let broken = dir.join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkind: [unclosed\n",
+    )
+    .expect("write");
+    let bad_yaml = capstan(dir, &["apply", "-f", &broken.display().to_string()]);
+    assert_eq!(bad_yaml.status.code(), Some(1));
+    assert!(
+        stderr_of(&bad_yaml).contains("document 2 at line"),
+        "{}",
+        stderr_of(&bad_yaml)
+    );
+    assert_eq!(
+        capstan(dir, &["get", "cm", "ok"]).status.code(),
+        Some(1),
+        "half applied"
+    );
+    let no_ns = capstan(dir, &["get", "pods", "-n", "nowhere"]);
+    assert_eq!(no_ns.status.code(), Some(0));
+
+    // A server that is down: retried with a note each time, then the hint to start one.
+    let dead = dir.join("dead-kubeconfig");
+    std::fs::write(
+        &dead,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"http://127.0.0.1:{}\"}}}}]\nusers: [{{name: u, user: {{}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n",
+            capstan_e2e::free_port()
+        ),
+    )
+    .expect("write");
+    let down = Command::new(bin("capstan"))
+        .arg("--kubeconfig")
+        .arg(&dead)
+        .args(["get", "pods"])
+        .output()
+        .expect("capstan runs");
+    assert_eq!(down.status.code(), Some(1));
+    let err = stderr_of(&down);
+    assert_eq!(err.matches("retrying in").count(), 2, "{err}");
+    assert!(err.contains("capstan up"), "{err}");
 
     let completion = stdout_ok(capstan(dir, &["completion", "bash"]), "completion");
     assert!(completion.contains("_capstan()"), "bash completion script");

@@ -45,6 +45,10 @@ spec:
       - name: side
         image: capstan.local/busybox:1.35
         command: ["sh", "-c", "echo side up; exec sleep 3600"]
+      - name: web
+        image: capstan.local/busybox:1.35
+        command: ["sh", "-c", "mkdir -p /www && echo hello from $HOSTNAME > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        ports: [{name: http, containerPort: 8080}]
 "#;
 
 fn write_deployment(dir: &Path, colour: &str) -> String {
@@ -122,7 +126,7 @@ fn pod_commands_against_a_running_cluster() {
         lines[0].starts_with("NAME ") && lines[0].contains("   NODE "),
         "{cols}"
     );
-    assert!(lines[1].contains("node-1   main,side"), "{cols}");
+    assert!(lines[1].contains("node-1   main,side,web"), "{cols}");
     assert!(lines[1] < lines[2], "not sorted: {cols}");
     let pods = pod_names(dir);
     assert_eq!(pods.len(), 2, "{pods:?}");
@@ -137,7 +141,7 @@ fn pod_commands_against_a_running_cluster() {
     assert!(logs.0.starts_with("started red\ntick 1\n"), "{}", logs.0);
     assert!(
         logs.1
-            .contains("Defaulted container \"main\" out of: main, side"),
+            .contains("Defaulted container \"main\" out of: main, side, web"),
         "{}",
         logs.1
     );
@@ -232,6 +236,40 @@ fn pod_commands_against_a_running_cluster() {
         "{}",
         text(&missing).1
     );
+
+    // port-forward: a free local port to the pod's named port, over the WebSocket channel
+    // protocol, two connections one after the other.
+    let mut forward = Command::new(bin("capstan"))
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args(["port-forward", &format!("pod/{pod}"), ":http"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("port-forward");
+    let mut reader = BufReader::new(forward.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read");
+    let local: u16 = line
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    assert!(line.trim_end().ends_with("-> 8080"), "{line}");
+    for _ in 0..2 {
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", local)).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        conn.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("request");
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut conn, &mut answer).expect("answer");
+        assert!(
+            answer.starts_with("HTTP/1.") && answer.contains(&format!("hello from {pod}")),
+            "{answer}"
+        );
+    }
+    let _ = forward.kill();
+    let _ = forward.wait();
 
     // scale, then wait on a JSONPath and on a condition.
     let scaled = stdout_ok(

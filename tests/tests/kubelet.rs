@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capstan_e2e::{Proc, bin, free_port};
+use capstan_e2e::{Proc, bin};
 
 fn root_or_skip() -> bool {
     let root = nix_is_root();
@@ -69,20 +69,7 @@ impl Cluster {
 
     fn start_with(name: &str, kubelet_args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let up = Proc::spawn(
-            bin("capstan"),
-            &[
-                "up".into(),
-                "--nodes".into(),
-                "0".into(),
-                "--data-dir".into(),
-                dir.path().join("cluster").display().to_string(),
-                "--port".into(),
-                port.to_string(),
-            ],
-            &[],
-        );
+        let (up, port) = capstan_e2e::spawn_control_plane(&dir.path().join("cluster"));
         let registry = capstan_image::testing::Registry::start().expect("docker-registry starts");
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let layouts = dir.path().join("layouts");
@@ -122,12 +109,7 @@ impl Cluster {
             testapp,
             netns: capstan_e2e::TestNetns::new(),
         };
-        let kubeconfig = c.dir.path().join("cluster/kubeconfig");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !(kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
-            assert!(Instant::now() < deadline, "capstan up did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        capstan_e2e::wait_control_plane(&c.dir.path().join("cluster"), port);
         c.start_kubelet();
         c.wait_for(
             &[

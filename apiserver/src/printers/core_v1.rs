@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{
-    Nanos, ZERO_TIME, access_modes, age, arr_at, count, format_labels, int_at, list_with_more,
-    map_at, map_len, name, present, scalar_string, since, str_at, str_or, time_at,
+    Nanos, ZERO_TIME, access_modes, age, arr_at, count, format_labels, human_age, int_at,
+    list_with_more, map_at, map_len, name, present, scalar_string, str_at, str_or, string_label,
+    time_at,
 };
 
 /// Pods whose node stopped reporting get this status reason from the node
@@ -229,7 +230,7 @@ pub(super) fn pod(obj: &Value, now: Nanos) -> Vec<Value> {
     }
 
     let restarts = if restarts != 0 && last_restart != ZERO_TIME {
-        format!("{restarts} ({} ago)", since(last_restart, now))
+        format!("{restarts} ({} ago)", human_age(last_restart, now))
     } else {
         restarts.to_string()
     };
@@ -328,7 +329,7 @@ pub(super) fn service(obj: &Value, now: Nanos) -> Vec<Value> {
         external_ip.into(),
         ports.into(),
         age(obj, now),
-        format_labels(map_at(obj, "/spec/selector")).into(),
+        format_labels(map_at(obj, "/spec/selector"), string_label).into(),
     ]
 }
 
@@ -481,18 +482,18 @@ fn event_row(e: EventFields<'_>, now: Nanos) -> Vec<Value> {
     // Events recorded through the newer API set eventTime and series rather
     // than the first/last timestamps and count.
     let first = if e.first == ZERO_TIME {
-        since(e.event_time, now)
+        human_age(e.event_time, now)
     } else {
-        since(e.first, now)
+        human_age(e.first, now)
     };
     let mut last = if e.last == ZERO_TIME {
         first.clone()
     } else {
-        since(e.last, now)
+        human_age(e.last, now)
     };
     let count = match e.series {
         Some((series_count, observed)) => {
-            last = since(observed, now);
+            last = human_age(observed, now);
             series_count
         }
         None if e.count == 0 => 1,

@@ -21,8 +21,11 @@ mod workloads;
 
 use std::cmp::Ordering;
 
+use capstan_api_types::printing::{
+    access_modes, format_label_selector, format_labels, selector_string, string_label,
+};
 use capstan_api_types::time::{
-    NANOS_PER_SEC, Nanos, ZERO_TIME, format_rfc3339, human_duration_between as elapsed,
+    NANOS_PER_SEC, Nanos, ZERO_TIME, format_rfc3339, human_age, human_duration_between as elapsed,
     parse_rfc3339,
 };
 use serde_json::{Map, Value, json};
@@ -199,79 +202,8 @@ fn opt_time_at(v: &Value, ptr: &str) -> Option<Nanos> {
         .and_then(parse_rfc3339)
 }
 
-/// Time elapsed since `t` as a human duration; "<unknown>" for the zero time.
-fn since(t: Nanos, now: Nanos) -> String {
-    if t == ZERO_TIME {
-        return "<unknown>".into();
-    }
-    elapsed(t, now)
-}
-
 fn age(obj: &Value, now: Nanos) -> Value {
-    since(time_at(obj, "/metadata/creationTimestamp"), now).into()
-}
-
-// ---- labels and selectors -----------------------------------------------------
-
-/// `k=v` pairs sorted as whole strings, or "<none>" (labels.FormatLabels).
-fn format_labels(labels: Option<&Map<String, Value>>) -> String {
-    let mut pairs: Vec<String> = labels
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect();
-    if pairs.is_empty() {
-        return "<none>".into();
-    }
-    pairs.sort();
-    pairs.join(",")
-}
-
-/// A LabelSelector in query syntax (metav1.FormatLabelSelector): "<none>"
-/// when it selects nothing or everything, "<error>" when it is malformed.
-fn format_label_selector(selector: Option<&Value>) -> String {
-    match selector_string(selector) {
-        Ok(s) if s.is_empty() => "<none>".into(),
-        Ok(s) => s,
-        Err(()) => "<error>".into(),
-    }
-}
-
-/// The selector's requirements sorted by key and joined with commas, as
-/// `LabelSelectorAsSelector(..).String()` renders them; empty for a nil or
-/// empty selector.
-fn selector_string(selector: Option<&Value>) -> Result<String, ()> {
-    let Some(sel) = selector.filter(|v| !v.is_null()) else {
-        return Ok(String::new());
-    };
-    let mut reqs: Vec<(&str, String)> = Vec::new();
-    for (key, value) in map_at(sel, "/matchLabels").into_iter().flatten() {
-        reqs.push((key, format!("{key}={}", value.as_str().ok_or(())?)));
-    }
-    for expr in arr_at(sel, "/matchExpressions") {
-        let key = str_at(expr, "/key");
-        let mut values = arr_at(expr, "/values")
-            .iter()
-            .map(|v| v.as_str().ok_or(()))
-            .collect::<Result<Vec<_>, ()>>()?;
-        values.sort_unstable();
-        let rendered = match str_at(expr, "/operator") {
-            "In" | "NotIn" if values.is_empty() => return Err(()),
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" | "DoesNotExist" if !values.is_empty() => return Err(()),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => return Err(()),
-        };
-        reqs.push((key, rendered));
-    }
-    reqs.sort_by(|a, b| a.0.cmp(b.0));
-    Ok(reqs
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Vec<_>>()
-        .join(","))
+    human_age(time_at(obj, "/metadata/creationTimestamp"), now).into()
 }
 
 // ---- shared cell builders -------------------------------------------------------
@@ -287,22 +219,6 @@ fn container_cells(containers: &[Value]) -> [Value; 2] {
             .join(",")
     };
     [join("/name").into(), join("/image").into()]
-}
-
-/// Access modes abbreviated in the fixed order RWO, ROX, RWX, RWOP.
-fn access_modes(modes: &[Value]) -> String {
-    let has = |m: &str| modes.iter().any(|v| v.as_str() == Some(m));
-    [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ]
-    .iter()
-    .filter(|(mode, _)| has(mode))
-    .map(|(_, short)| *short)
-    .collect::<Vec<_>>()
-    .join(",")
 }
 
 /// Joins up to three entries, then summarises the rest as " + N more...".

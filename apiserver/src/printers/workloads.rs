@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{
     Nanos, age, arr_at, container_cells, count, elapsed, format_label_selector, format_labels,
-    int_at, map_at, name, opt_time_at, present, selector_string, since, str_at,
+    human_age, int_at, map_at, name, opt_time_at, present, selector_string, str_at, string_label,
 };
 
 fn int_or(obj: &Value, ptr: &str, default: i64) -> Value {
@@ -24,8 +24,8 @@ pub(super) fn deployment(obj: &Value, now: Nanos) -> Vec<Value> {
     let ready = int_at(obj, "/status/readyReplicas").unwrap_or(0);
     // Unlike the other workloads, a deployment's selector is printed bare:
     // empty rather than "<none>", "<invalid>" rather than "<error>".
-    let selector =
-        selector_string(obj.pointer("/spec/selector")).unwrap_or_else(|()| "<invalid>".to_string());
+    let selector = selector_string(obj.pointer("/spec/selector"), string_label)
+        .unwrap_or_else(|_| "<invalid>".to_string());
     let [names, images] = template_containers(obj);
     vec![
         name(obj),
@@ -49,7 +49,7 @@ pub(super) fn replica_set(obj: &Value, now: Nanos) -> Vec<Value> {
         age(obj, now),
         names,
         images,
-        format_label_selector(obj.pointer("/spec/selector")).into(),
+        format_label_selector(obj.pointer("/spec/selector"), string_label).into(),
     ]
 }
 
@@ -74,11 +74,15 @@ pub(super) fn daemon_set(obj: &Value, now: Nanos) -> Vec<Value> {
         int_or(obj, "/status/numberReady", 0),
         int_or(obj, "/status/updatedNumberScheduled", 0),
         int_or(obj, "/status/numberAvailable", 0),
-        format_labels(map_at(obj, "/spec/template/spec/nodeSelector")).into(),
+        format_labels(
+            map_at(obj, "/spec/template/spec/nodeSelector"),
+            string_label,
+        )
+        .into(),
         age(obj, now),
         names,
         images,
-        format_label_selector(obj.pointer("/spec/selector")).into(),
+        format_label_selector(obj.pointer("/spec/selector"), string_label).into(),
     ]
 }
 
@@ -162,13 +166,13 @@ pub(super) fn job(obj: &Value, now: Nanos) -> Vec<Value> {
         age(obj, now),
         names,
         images,
-        format_label_selector(obj.pointer("/spec/selector")).into(),
+        format_label_selector(obj.pointer("/spec/selector"), string_label).into(),
     ]
 }
 
 pub(super) fn cron_job(obj: &Value, now: Nanos) -> Vec<Value> {
     let last_schedule = match opt_time_at(obj, "/status/lastScheduleTime") {
-        Some(t) => since(t, now),
+        Some(t) => human_age(t, now),
         None => "<none>".to_string(),
     };
     // batch/v1 defaults suspend to false; upstream prints the flag as text.
@@ -193,6 +197,6 @@ pub(super) fn cron_job(obj: &Value, now: Nanos) -> Vec<Value> {
         age(obj, now),
         names,
         images,
-        format_label_selector(obj.pointer("/spec/jobTemplate/spec/selector")).into(),
+        format_label_selector(obj.pointer("/spec/jobTemplate/spec/selector"), string_label).into(),
     ]
 }

@@ -1,12 +1,15 @@
 //! batch/v1 layouts: Job and CronJob.
 
+use capstan_api_types::printing::selector_string;
 use capstan_api_types::time::human_duration_between;
 use serde_json::Value;
 
 use crate::Context;
 use crate::events::write_events;
-use crate::json::{arr_at, int_at, opt_bool, opt_int, opt_str, opt_time, present, str_at};
-use crate::meta::{self, bool_ptr, selector_string, timestamp};
+use crate::json::{
+    arr_at, int_at, label_text, opt_bool, opt_int, opt_str, opt_time, present, str_at,
+};
+use crate::meta::{self, bool_ptr, timestamp};
 use crate::pod::describe_template;
 use crate::writer::Writer;
 
@@ -14,9 +17,17 @@ use crate::writer::Writer;
 const COMPLETED_INDEXES_SOFT_LIMIT: usize = 50;
 
 fn selector_line(w: &mut Writer, selector: Option<&Value>) {
-    match selector_string(selector) {
+    match selector_string(selector, label_text) {
         Ok(s) => w.line(0, format_args!("Selector:\t{s}")),
         Err(e) => w.line(0, format_args!("Selector:\tFailed to get selector: {e}")),
+    }
+}
+
+/// "Title:\tN" with `unit` after the number, or "Title:\t<unset>" when the field is absent.
+fn count_line(w: &mut Writer, title: &str, value: Option<i64>, unit: &str) {
+    match value {
+        Some(n) => w.line(0, format_args!("{title}:\t{n}{unit}")),
+        None => w.line(0, format_args!("{title}:\t<unset>")),
     }
 }
 
@@ -28,10 +39,7 @@ pub(crate) fn describe_job(w: &mut Writer, job: &Value, cx: &Context<'_>) {
     if let Some(p) = opt_int(job, "/spec/parallelism") {
         w.line(0, format_args!("Parallelism:\t{p}"));
     }
-    match opt_int(job, "/spec/completions") {
-        Some(c) => w.line(0, format_args!("Completions:\t{c}")),
-        None => w.line(0, "Completions:\t<unset>"),
-    }
+    count_line(w, "Completions", opt_int(job, "/spec/completions"), "");
     let mode = opt_str(job, "/spec/completionMode");
     if let Some(mode) = mode {
         w.line(0, format_args!("Completion Mode:\t{mode}"));
@@ -133,21 +141,24 @@ pub(crate) fn describe_cron_job(w: &mut Writer, cj: &Value, cx: &Context<'_>) {
         0,
         format_args!("Suspend:\t{}", bool_ptr(opt_bool(cj, "/spec/suspend"))),
     );
-    for (title, field) in [
+    for (title, field, unit) in [
         (
             "Successful Job History Limit",
             "/spec/successfulJobsHistoryLimit",
+            "",
         ),
-        ("Failed Job History Limit", "/spec/failedJobsHistoryLimit"),
+        (
+            "Failed Job History Limit",
+            "/spec/failedJobsHistoryLimit",
+            "",
+        ),
+        (
+            "Starting Deadline Seconds",
+            "/spec/startingDeadlineSeconds",
+            "s",
+        ),
     ] {
-        match opt_int(cj, field) {
-            Some(n) => w.line(0, format_args!("{title}:\t{n}")),
-            None => w.line(0, format_args!("{title}:\t<unset>")),
-        }
-    }
-    match opt_int(cj, "/spec/startingDeadlineSeconds") {
-        Some(n) => w.line(0, format_args!("Starting Deadline Seconds:\t{n}s")),
-        None => w.line(0, "Starting Deadline Seconds:\t<unset>"),
+        count_line(w, title, opt_int(cj, field), unit);
     }
     job_template(w, &cj["spec"]["jobTemplate"]);
     if present(cj, "/status/lastScheduleTime") {
@@ -183,10 +194,7 @@ fn job_template(w: &mut Writer, template: &Value) {
         ("Parallelism", "/parallelism"),
         ("Completions", "/completions"),
     ] {
-        match opt_int(spec, field) {
-            Some(n) => w.line(0, format_args!("{title}:\t{n}")),
-            None => w.line(0, format_args!("{title}:\t<unset>")),
-        }
+        count_line(w, title, opt_int(spec, field), "");
     }
     if let Some(deadline) = opt_int(spec, "/activeDeadlineSeconds") {
         w.line(0, format_args!("Active Deadline Seconds:\t{deadline}s"));

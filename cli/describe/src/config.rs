@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::Context;
 use crate::events::write_events;
-use crate::json::{go_value, map_at, str_at};
+use crate::json::{go_value, map_at, sorted_entries, str_at};
 use crate::meta;
 use crate::writer::Writer;
 
@@ -12,13 +12,13 @@ pub(crate) fn describe_config_map(w: &mut Writer, cm: &Value, cx: &Context<'_>) 
     meta::name_namespace(w, cm);
     meta::labels_and_annotations(w, cm);
     w.line(0, "\nData\n====");
-    for (key, value) in sorted(cm, "/data") {
+    for (key, value) in sorted_entries(map_at(cm, "/data")) {
         w.line(0, format_args!("{key}:\n----"));
         w.line(0, go_value(value));
         w.line(0, "");
     }
     w.line(0, "\nBinaryData\n====");
-    for (key, value) in sorted(cm, "/binaryData") {
+    for (key, value) in sorted_entries(map_at(cm, "/binaryData")) {
         w.line(0, format_args!("{key}: {} bytes", decoded_len(value)));
     }
     w.line(0, "");
@@ -32,17 +32,9 @@ pub(crate) fn describe_secret(w: &mut Writer, secret: &Value) {
     meta::labels_and_annotations(w, secret);
     w.line(0, format_args!("\nType:\t{}", str_at(secret, "/type")));
     w.line(0, "\nData\n====");
-    for (key, value) in sorted(secret, "/data") {
+    for (key, value) in sorted_entries(map_at(secret, "/data")) {
         w.line(0, format_args!("{key}:\t{} bytes", decoded_len(value)));
     }
-}
-
-/// The entries of the map at `ptr`, sorted by key (newer kubectl sorts; older printed them in
-/// random map order).
-fn sorted<'a>(obj: &'a Value, ptr: &str) -> Vec<(&'a String, &'a Value)> {
-    let mut entries: Vec<(&String, &Value)> = map_at(obj, ptr).into_iter().flatten().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
 }
 
 /// The length of base64-encoded bytes once decoded, computed without decoding them.

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::json::{arr_at, bool_at, go_value, int_at, map_at, opt_str, present, str_at};
-use crate::meta::{bool_title, or_none, timestamp};
+use crate::json::{
+    arr_at, bool_at, go_value, int_at, map_at, opt_str, present, sorted_entries, str_at, strings_at,
+};
+use crate::meta::{bool_title, go_list, or_none, timestamp};
 use crate::quantity::{self, Quantity};
 use crate::writer::Writer;
 
@@ -169,18 +171,25 @@ fn state(w: &mut Writer, title: &str, state: &Value) {
 
 /// "Limits:" and "Requests:" with one sorted resource per line, at `level`.
 pub(crate) fn resources(w: &mut Writer, requirements: &Value, level: usize) {
-    for (title, field) in [("Limits:", "/limits"), ("Requests:", "/requests")] {
-        let Some(list) = map_at(requirements, field).filter(|m| !m.is_empty()) else {
+    resource_lists(
+        w,
+        requirements,
+        &[("Limits:", "/limits"), ("Requests:", "/requests")],
+        level,
+    );
+}
+
+/// For each `(title, pointer)` naming a non-empty resource list of `owner`: the title at
+/// `level`, then one "name:\tquantity" line per resource, sorted by name, a level deeper.
+pub(crate) fn resource_lists(w: &mut Writer, owner: &Value, lists: &[(&str, &str)], level: usize) {
+    for (title, ptr) in lists {
+        let list = map_at(owner, ptr).filter(|m| !m.is_empty());
+        if list.is_none() {
             continue;
-        };
+        }
         w.line(level, title);
-        let mut names: Vec<&String> = list.keys().collect();
-        names.sort();
-        for name in names {
-            w.line(
-                level + 1,
-                format_args!("{name}:\t{}", quantity::display(&list[name])),
-            );
+        for (name, q) in sorted_entries(list) {
+            w.line(level + 1, format_args!("{name}:\t{}", quantity::display(q)));
         }
     }
 }
@@ -208,8 +217,7 @@ pub(crate) fn describe_probe(p: &Value) -> String {
         int_at(p, "/failureThreshold"),
     );
     if present(p, "/exec") {
-        let cmd: Vec<String> = arr_at(p, "/exec/command").iter().map(go_value).collect();
-        return format!("exec [{}] {attrs}", cmd.join(" "));
+        return format!("exec {} {attrs}", go_list(&strings_at(p, "/exec/command")));
     }
     if let Some(get) = p.get("httpGet").filter(|v| !v.is_null()) {
         let scheme = str_at(get, "/scheme").to_lowercase();
@@ -391,17 +399,17 @@ fn resource_field_value(selector: &Value, c: &Value) -> Option<String> {
     }
     let divisor = selector
         .get("divisor")
-        .and_then(Quantity::parse)
+        .and_then(quantity::parse)
         .filter(|d| !d.is_zero())
-        .or_else(|| Quantity::parse(&Value::from("1")))?;
+        .or_else(|| Quantity::parse("1"))?;
     let amount = c
         .pointer(&format!("/resources/{kind}/{name}"))
-        .and_then(Quantity::parse)
+        .and_then(quantity::parse)
         .unwrap_or_default();
     let (num, den) = if name == "cpu" {
         (amount.milli_value(), divisor.milli_value())
     } else {
-        (amount.value(), divisor.value())
+        (amount.whole_units(), divisor.whole_units())
     };
     if den == 0 {
         return None;

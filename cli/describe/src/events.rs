@@ -1,10 +1,9 @@
 //! The "Events:" section that closes most layouts.
 
-use capstan_api_types::time::{Nanos, ZERO_TIME};
+use capstan_api_types::time::{Nanos, ZERO_TIME, human_age};
 use serde_json::Value;
 
 use crate::json::{int_at, opt_time, present, str_at, time_at};
-use crate::meta::since;
 use crate::writer::Writer;
 
 /// Writes "Events:\t<none>", or the events as a Type/Reason/Age/From/Message table, oldest first.
@@ -54,11 +53,11 @@ fn age(e: &Value, now: Nanos) -> String {
         Some(t) if t != ZERO_TIME => t,
         _ => time_at(e, "/firstTimestamp"),
     };
-    let first_since = since(first, now);
+    let first_since = human_age(first, now);
     if present(e, "/series") {
         return format!(
             "{} (x{} over {first_since})",
-            since(time_at(e, "/series/lastObservedTime"), now),
+            human_age(time_at(e, "/series/lastObservedTime"), now),
             int_at(e, "/series/count")
         );
     }
@@ -66,7 +65,7 @@ fn age(e: &Value, now: Nanos) -> String {
     if count > 1 {
         return format!(
             "{} (x{count} over {first_since})",
-            since(time_at(e, "/lastTimestamp"), now)
+            human_age(time_at(e, "/lastTimestamp"), now)
         );
     }
     first_since

@@ -63,6 +63,19 @@ pub(crate) fn opt_time(v: &Value, ptr: &str) -> Option<Nanos> {
     opt_str(v, ptr).and_then(parse_rfc3339)
 }
 
+/// The entries of a JSON object, sorted by key (Go prints maps in key order).
+pub(crate) fn sorted_entries(map: Option<&Map<String, Value>>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.into_iter().flatten().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
+/// A label value for `capstan_api_types::printing`: a string as it is, anything else as Go's
+/// `%v` prints it, so that a malformed selector or label map still describes.
+pub(crate) fn label_text(v: &Value) -> Option<String> {
+    Some(go_value(v))
+}
+
 /// The strings of the array at `ptr`, non-strings rendered as Go's `%v` would.
 pub(crate) fn strings_at(v: &Value, ptr: &str) -> Vec<String> {
     arr_at(v, ptr).iter().map(go_value).collect()
@@ -148,6 +161,7 @@ pub(crate) fn controller_ref(obj: &Value) -> Option<&Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use capstan_api_types::printing::selector_string;
     use serde_json::json;
 
     #[test]
@@ -162,6 +176,23 @@ mod tests {
         assert_eq!(go_value(&json!(0.00001)), "1e-05");
         assert_eq!(go_value(&json!([1, "a", true])), "[1 a true]");
         assert_eq!(go_value(&json!({"b": 1, "a": [2]})), "map[a:[2] b:1]");
+    }
+
+    #[test]
+    fn label_values_read_like_go() {
+        let sel = json!({
+            "matchLabels": {"port": 80, "app": "web"},
+            "matchExpressions": [{"key": "env", "operator": "NotIn", "values": [true, "prod"]}]
+        });
+        assert_eq!(
+            selector_string(Some(&sel), label_text).as_deref(),
+            Ok("app=web,env notin (prod,true),port=80")
+        );
+        let keys: Vec<&String> = sorted_entries(sel["matchLabels"].as_object())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["app", "port"]);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Pieces every layout shares: the multi-line Labels/Annotations/Tolerations/Taints blocks,
-//! label selectors, controller references and timestamps, each rendered as kubectl renders it.
+//! controller references and timestamps, each rendered as kubectl renders it. Label selectors
+//! and label maps print through `capstan_api_types::printing`, with [`crate::json::label_text`].
 
-use capstan_api_types::time::{Nanos, ZERO_TIME, format_rfc1123z, human_duration_between};
+use capstan_api_types::time::format_rfc1123z;
 use serde_json::{Map, Value};
 
-use crate::json::{arr_at, controller_ref, go_value, map_at, opt_int, str_at, time_at};
+use crate::json::{controller_ref, go_value, map_at, opt_int, sorted_entries, str_at, time_at};
 use crate::writer::Writer;
 
 /// Annotations kubectl never shows: the last-applied configuration repeats the whole object.
@@ -23,22 +24,37 @@ pub(crate) fn labels_block(
     labels: Option<&Map<String, Value>>,
 ) {
     w.write(0, format_args!("{initial_indent}{title}:{inner_indent}"));
-    let mut keys: Vec<&String> = labels.into_iter().flatten().map(|(k, _)| k).collect();
-    if keys.is_empty() {
-        w.line(0, "<none>");
-        return;
-    }
-    keys.sort();
-    for (i, key) in keys.into_iter().enumerate() {
-        if i != 0 {
+    entry_lines(
+        w,
+        sorted_entries(labels),
+        |w| {
             w.write(0, initial_indent);
             w.write(0, inner_indent);
+        },
+        |w, (key, value)| w.line(0, format_args!("{key}={}", go_value(value))),
+    );
+}
+
+/// Writes `entries` after a title the caller has just written: "<none>" when there are none,
+/// otherwise one a line, the first on the title's line and each further one after `indent` has
+/// lined it up under the first. kubectl writes that indentation as separate pieces, each taking
+/// the nesting prefix, which is why it is a function rather than a string.
+pub(crate) fn entry_lines<T>(
+    w: &mut Writer,
+    entries: impl IntoIterator<Item = T>,
+    indent: impl Fn(&mut Writer),
+    mut entry: impl FnMut(&mut Writer, T),
+) {
+    let mut none = true;
+    for item in entries {
+        if !none {
+            indent(w);
         }
-        let value = labels
-            .and_then(|m| m.get(key))
-            .map(go_value)
-            .unwrap_or_default();
-        w.line(0, format_args!("{key}={value}"));
+        none = false;
+        entry(w, item);
+    }
+    if none {
+        w.line(0, "<none>");
     }
 }
 
@@ -51,38 +67,29 @@ pub(crate) fn labels(w: &mut Writer, title: &str, labels: Option<&Map<String, Va
 /// and cut at 140 characters a line.
 pub(crate) fn annotations(w: &mut Writer, title: &str, annotations: Option<&Map<String, Value>>) {
     w.write(0, format_args!("{title}:\t"));
-    let mut keys: Vec<&String> = annotations
+    let shown = sorted_entries(annotations)
         .into_iter()
-        .flatten()
-        .map(|(k, _)| k)
-        .filter(|k| !SKIPPED_ANNOTATIONS.contains(&k.as_str()))
-        .collect();
-    if keys.is_empty() {
-        w.line(0, "<none>");
-        return;
-    }
-    keys.sort();
-    for (i, key) in keys.into_iter().enumerate() {
-        if i != 0 {
-            w.write(0, "\t");
-        }
-        let raw = annotations
-            .and_then(|m| m.get(key))
-            .map(go_value)
-            .unwrap_or_default();
-        let value = raw.strip_suffix('\n').unwrap_or(&raw);
-        if value.len() + key.len() + 2 > MAX_ANNOTATION_LEN || value.contains('\n') {
-            w.line(0, format_args!("{key}:"));
-            for part in value.split('\n') {
-                w.line(
-                    0,
-                    format_args!("\t  {}", shorten(part, MAX_ANNOTATION_LEN - 2)),
-                );
+        .filter(|(key, _)| !SKIPPED_ANNOTATIONS.contains(&key.as_str()));
+    entry_lines(
+        w,
+        shown,
+        |w| w.write(0, "\t"),
+        |w, (key, value)| {
+            let raw = go_value(value);
+            let value = raw.strip_suffix('\n').unwrap_or(&raw);
+            if value.len() + key.len() + 2 > MAX_ANNOTATION_LEN || value.contains('\n') {
+                w.line(0, format_args!("{key}:"));
+                for part in value.split('\n') {
+                    w.line(
+                        0,
+                        format_args!("\t  {}", shorten(part, MAX_ANNOTATION_LEN - 2)),
+                    );
+                }
+            } else {
+                w.line(0, format_args!("{key}: {value}"));
             }
-        } else {
-            w.line(0, format_args!("{key}: {value}"));
-        }
-    }
+        },
+    );
 }
 
 /// `s` cut to at most `max` bytes (on a character boundary) with "..." appended when cut.
@@ -100,58 +107,52 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
 /// "Title:\tkey=value:Effect op=Exists for 300s" per toleration, sorted by key.
 pub(crate) fn tolerations_block(w: &mut Writer, initial_indent: &str, title: &str, list: &[Value]) {
     w.write(0, format_args!("{initial_indent}{title}:\t"));
-    if list.is_empty() {
-        w.line(0, "<none>");
-        return;
-    }
     let mut sorted: Vec<&Value> = list.iter().collect();
     sorted.sort_by(|a, b| str_at(a, "/key").cmp(str_at(b, "/key")));
-    for (i, t) in sorted.into_iter().enumerate() {
-        if i != 0 {
-            w.write(0, initial_indent);
-            w.write(0, "\t");
-        }
-        let (key, value, effect) = (str_at(t, "/key"), str_at(t, "/value"), str_at(t, "/effect"));
-        let mut text = key.to_string();
-        if !value.is_empty() {
-            text.push('=');
-            text.push_str(value);
-        }
-        if !effect.is_empty() {
-            text.push(':');
-            text.push_str(effect);
-        }
-        // An Exists toleration without a value matches every value; one without key and effect
-        // matches every taint.
-        if str_at(t, "/operator") == "Exists" && value.is_empty() {
-            text.push_str(if key.is_empty() && effect.is_empty() {
-                "op=Exists"
-            } else {
-                " op=Exists"
-            });
-        }
-        if let Some(secs) = opt_int(t, "/tolerationSeconds") {
-            text.push_str(&format!(" for {secs}s"));
-        }
-        w.line(0, text);
+    let indent = |w: &mut Writer| {
+        w.write(0, initial_indent);
+        w.write(0, "\t");
+    };
+    entry_lines(w, sorted, indent, |w, t| w.line(0, toleration_string(t)));
+}
+
+fn toleration_string(t: &Value) -> String {
+    let (key, value, effect) = (str_at(t, "/key"), str_at(t, "/value"), str_at(t, "/effect"));
+    let mut text = key.to_string();
+    if !value.is_empty() {
+        text.push('=');
+        text.push_str(value);
     }
+    if !effect.is_empty() {
+        text.push(':');
+        text.push_str(effect);
+    }
+    // An Exists toleration without a value matches every value; one without key and effect
+    // matches every taint.
+    if str_at(t, "/operator") == "Exists" && value.is_empty() {
+        text.push_str(if key.is_empty() && effect.is_empty() {
+            "op=Exists"
+        } else {
+            " op=Exists"
+        });
+    }
+    if let Some(secs) = opt_int(t, "/tolerationSeconds") {
+        text.push_str(&format!(" for {secs}s"));
+    }
+    text
 }
 
 /// "Taints:\tkey=value:Effect" per taint, sorted by effect then key.
 pub(crate) fn taints(w: &mut Writer, list: &[Value]) {
     w.write(0, "Taints:\t");
-    if list.is_empty() {
-        w.line(0, "<none>");
-        return;
-    }
     let mut sorted: Vec<&Value> = list.iter().collect();
     sorted.sort_by_key(|t| format!("{},{}", str_at(t, "/effect"), str_at(t, "/key")));
-    for (i, t) in sorted.into_iter().enumerate() {
-        if i != 0 {
-            w.write(0, "\t");
-        }
-        w.line(0, taint_string(t));
-    }
+    entry_lines(
+        w,
+        sorted,
+        |w| w.write(0, "\t"),
+        |w, t| w.line(0, taint_string(t)),
+    );
 }
 
 fn taint_string(t: &Value) -> String {
@@ -164,67 +165,43 @@ fn taint_string(t: &Value) -> String {
     }
 }
 
-/// A label map as `k=v` pairs sorted and comma-joined, "<none>" when empty (labels.FormatLabels).
-pub(crate) fn format_labels(labels: Option<&Map<String, Value>>) -> String {
-    let mut pairs: Vec<String> = labels
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", go_value(v)))
-        .collect();
-    if pairs.is_empty() {
-        return "<none>".into();
-    }
-    pairs.sort();
-    pairs.join(",")
+/// How a condition's field shows in a "Conditions:" table.
+#[derive(Clone, Copy)]
+pub(crate) enum Cell {
+    /// The text at this pointer.
+    Text(&'static str),
+    /// The timestamp at this pointer, in describe's form.
+    Time(&'static str),
 }
 
-/// A LabelSelector as `LabelSelectorAsSelector(..).String()` renders it: requirements sorted by
-/// key, comma-joined; "" for a nil or empty selector. Err for a selector that cannot be built.
-pub(crate) fn selector_string(selector: Option<&Value>) -> Result<String, String> {
-    let Some(sel) = selector.filter(|v| !v.is_null()) else {
-        return Ok(String::new());
-    };
-    let mut reqs: Vec<(&str, String)> = Vec::new();
-    for (key, value) in map_at(sel, "/matchLabels").into_iter().flatten() {
-        reqs.push((key, format!("{key}={}", go_value(value))));
-    }
-    for expr in arr_at(sel, "/matchExpressions") {
-        let key = str_at(expr, "/key");
-        let mut values: Vec<String> = arr_at(expr, "/values").iter().map(go_value).collect();
-        values.sort_unstable();
-        let operator = str_at(expr, "/operator");
-        let rendered = match operator {
-            "In" | "NotIn" if values.is_empty() => {
-                return Err(format!(
-                    "for '{operator}' operator, values set can't be empty"
-                ));
-            }
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" | "DoesNotExist" if !values.is_empty() => {
-                return Err(format!("values set must be empty for {operator}"));
-            }
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            other => return Err(format!("{other:?} is not a valid label selector operator")),
-        };
-        reqs.push((key, rendered));
-    }
-    reqs.sort_by(|a, b| a.0.cmp(b.0));
-    Ok(reqs
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Vec<_>>()
-        .join(","))
+/// The layout of a "Conditions:" table: kubectl's header and dashes lines (which do not always
+/// match in width), the fields of a row and what kubectl puts between them.
+pub(crate) struct ConditionsTable {
+    pub(crate) header: &'static str,
+    pub(crate) rule: &'static str,
+    pub(crate) cells: &'static [Cell],
+    pub(crate) separator: &'static str,
 }
 
-/// A LabelSelector as metav1.FormatLabelSelector shows it: "<none>" when it selects nothing or
-/// everything, "<error>" when malformed.
-pub(crate) fn format_label_selector(selector: Option<&Value>) -> String {
-    match selector_string(selector) {
-        Ok(s) if s.is_empty() => "<none>".into(),
-        Ok(s) => s,
-        Err(_) => "<error>".into(),
+/// Writes "Conditions:" and a row per condition as `table` lays them out; nothing when there
+/// are none.
+pub(crate) fn conditions_table(w: &mut Writer, conditions: &[Value], table: &ConditionsTable) {
+    if conditions.is_empty() {
+        return;
+    }
+    w.line(0, "Conditions:");
+    w.line(1, table.header);
+    w.line(1, table.rule);
+    for c in conditions {
+        let cells: Vec<String> = table
+            .cells
+            .iter()
+            .map(|cell| match cell {
+                Cell::Text(ptr) => str_at(c, ptr).to_string(),
+                Cell::Time(ptr) => timestamp(c, ptr),
+            })
+            .collect();
+        w.line(1, cells.join(table.separator));
     }
 }
 
@@ -246,12 +223,15 @@ pub(crate) fn timestamp(v: &Value, ptr: &str) -> String {
     format_rfc1123z(time_at(v, ptr))
 }
 
-/// Time since `t` as a human duration; "<unknown>" for the zero time.
-pub(crate) fn since(t: Nanos, now: Nanos) -> String {
-    if t == ZERO_TIME {
-        return "<unknown>".into();
-    }
-    human_duration_between(t, now)
+/// The "CreationTimestamp:" line.
+pub(crate) fn creation_timestamp_line(w: &mut Writer, obj: &Value) {
+    w.line(
+        0,
+        format_args!(
+            "CreationTimestamp:\t{}",
+            timestamp(obj, "/metadata/creationTimestamp")
+        ),
+    );
 }
 
 /// A boolean the way describe's status lines spell it.
@@ -291,6 +271,7 @@ pub(crate) fn go_list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::arr_at;
     use serde_json::json;
 
     fn render(f: impl FnOnce(&mut Writer)) -> String {
@@ -324,26 +305,9 @@ mod tests {
     }
 
     #[test]
-    fn selectors() {
-        let sel = json!({
-            "matchLabels": {"tier": "web", "app": "nginx"},
-            "matchExpressions": [
-                {"key": "env", "operator": "NotIn", "values": ["prod", "dev"]},
-                {"key": "canary", "operator": "DoesNotExist"},
-            ]
-        });
-        assert_eq!(
-            selector_string(Some(&sel)).as_deref(),
-            Ok("app=nginx,!canary,env notin (dev,prod),tier=web")
-        );
-        assert_eq!(format_label_selector(Some(&json!({}))), "<none>");
-        assert_eq!(
-            format_label_selector(Some(
-                &json!({"matchExpressions": [{"key": "a", "operator": "In"}]})
-            )),
-            "<error>"
-        );
+    fn shortens_on_character_boundaries() {
         assert_eq!(shorten("ééé", 3), "é...");
+        assert_eq!(shorten("abc", 3), "abc");
     }
 
     #[test]

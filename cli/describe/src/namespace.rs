@@ -5,9 +5,23 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::json::{arr_at, map_at, of_kind, str_at, strings_at};
-use crate::meta::{self, timestamp};
+use crate::meta::Cell::{Text, Time};
+use crate::meta::{self, ConditionsTable};
 use crate::quantity;
 use crate::writer::Writer;
+
+const CONDITIONS: ConditionsTable = ConditionsTable {
+    header: "Type\tStatus\tLastTransitionTime\tReason\tMessage",
+    rule: "----\t------\t------------------\t------\t-------",
+    cells: &[
+        Text("/type"),
+        Text("/status"),
+        Time("/lastTransitionTime"),
+        Text("/reason"),
+        Text("/message"),
+    ],
+    separator: "\t",
+};
 
 /// kubectl's describer shows no Events for namespaces, only quotas and limit ranges, so
 /// neither does this one.
@@ -16,25 +30,7 @@ pub(crate) fn describe_namespace(w: &mut Writer, ns: &Value, related: &[Value]) 
     w.line(0, format_args!("Name:\t{name}"));
     meta::labels_and_annotations(w, ns);
     w.line(0, format_args!("Status:\t{}", str_at(ns, "/status/phase")));
-    let conditions = arr_at(ns, "/status/conditions");
-    if !conditions.is_empty() {
-        w.line(0, "Conditions:");
-        w.line(1, "Type\tStatus\tLastTransitionTime\tReason\tMessage");
-        w.line(1, "----\t------\t------------------\t------\t-------");
-        for c in conditions {
-            w.line(
-                1,
-                format_args!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    str_at(c, "/type"),
-                    str_at(c, "/status"),
-                    timestamp(c, "/lastTransitionTime"),
-                    str_at(c, "/reason"),
-                    str_at(c, "/message")
-                ),
-            );
-        }
-    }
+    meta::conditions_table(w, arr_at(ns, "/status/conditions"), &CONDITIONS);
     let in_namespace = |o: &&Value| {
         let ns = str_at(o, "/metadata/namespace");
         ns.is_empty() || ns == name

@@ -1,12 +1,14 @@
 //! The Node layout, with the pods running on it and what they have claimed of its capacity.
 
+use capstan_api_types::time::human_age;
 use serde_json::Value;
 
 use crate::Context;
-use crate::containers::pod_requests_and_limits;
+use crate::containers::{pod_requests_and_limits, resource_lists};
 use crate::events::write_events;
 use crate::json::{arr_at, bool_at, map_at, of_kind, opt_str, str_at, time_at};
-use crate::meta::{self, since, timestamp};
+use crate::meta::Cell::{Text, Time};
+use crate::meta::{self, ConditionsTable, timestamp};
 use crate::quantity::{self, Quantity, ResourceList};
 use crate::writer::Writer;
 
@@ -15,6 +17,20 @@ const LEGACY_ROLE_LABEL: &str = "kubernetes.io/role";
 
 /// The namespace kubelets keep their heartbeat Leases in.
 const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+
+const CONDITIONS: ConditionsTable = ConditionsTable {
+    header: "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage",
+    rule: "----\t------\t-----------------\t------------------\t------\t-------",
+    cells: &[
+        Text("/type"),
+        Text("/status"),
+        Time("/lastHeartbeatTime"),
+        Time("/lastTransitionTime"),
+        Text("/reason"),
+        Text("/message"),
+    ],
+    separator: " \t",
+};
 
 pub(crate) fn describe_node(w: &mut Writer, node: &Value, cx: &Context<'_>) {
     let name = str_at(node, "/metadata/name");
@@ -25,44 +41,14 @@ pub(crate) fn describe_node(w: &mut Writer, node: &Value, cx: &Context<'_>) {
         format_args!("Roles:\t{}", meta::or_none(&roles.join(","))),
     );
     meta::labels_and_annotations(w, node);
-    w.line(
-        0,
-        format_args!(
-            "CreationTimestamp:\t{}",
-            timestamp(node, "/metadata/creationTimestamp")
-        ),
-    );
+    meta::creation_timestamp_line(w, node);
     meta::taints(w, arr_at(node, "/spec/taints"));
     w.line(
         0,
         format_args!("Unschedulable:\t{}", bool_at(node, "/spec/unschedulable")),
     );
     lease(w, node, cx.related);
-    let conditions = arr_at(node, "/status/conditions");
-    if !conditions.is_empty() {
-        w.line(
-            0,
-            "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage",
-        );
-        w.line(
-            1,
-            "----\t------\t-----------------\t------------------\t------\t-------",
-        );
-        for c in conditions {
-            w.line(
-                1,
-                format_args!(
-                    "{} \t{} \t{} \t{} \t{} \t{}",
-                    str_at(c, "/type"),
-                    str_at(c, "/status"),
-                    timestamp(c, "/lastHeartbeatTime"),
-                    timestamp(c, "/lastTransitionTime"),
-                    str_at(c, "/reason"),
-                    str_at(c, "/message")
-                ),
-            );
-        }
-    }
+    meta::conditions_table(w, arr_at(node, "/status/conditions"), &CONDITIONS);
     w.line(0, "Addresses:");
     for a in arr_at(node, "/status/addresses") {
         w.line(
@@ -70,23 +56,15 @@ pub(crate) fn describe_node(w: &mut Writer, node: &Value, cx: &Context<'_>) {
             format_args!("{}:\t{}", str_at(a, "/type"), str_at(a, "/address")),
         );
     }
-    for (title, field) in [
-        ("Capacity:", "/status/capacity"),
-        ("Allocatable:", "/status/allocatable"),
-    ] {
-        let Some(list) = map_at(node, field).filter(|m| !m.is_empty()) else {
-            continue;
-        };
-        w.line(0, title);
-        let mut names: Vec<&String> = list.keys().collect();
-        names.sort();
-        for name in names {
-            w.line(
-                0,
-                format_args!("  {name}:\t{}", quantity::display(&list[name])),
-            );
-        }
-    }
+    resource_lists(
+        w,
+        node,
+        &[
+            ("Capacity:", "/status/capacity"),
+            ("Allocatable:", "/status/allocatable"),
+        ],
+        0,
+    );
     w.line(0, "System Info:");
     for (title, field) in [
         ("Machine ID", "machineID"),
@@ -207,13 +185,17 @@ fn node_resources(w: &mut Writer, node: &Value, pods: &[&Value], cx: &Context<'_
         list => list,
     };
     let alloc_cpu = quantity::get(&allocatable, "cpu").milli_value();
-    let alloc_mem = quantity::get(&allocatable, "memory").value();
+    let alloc_mem = quantity::get(&allocatable, "memory").whole_units();
     let mut total_requests = ResourceList::new();
     let mut total_limits = ResourceList::new();
     for pod in pods {
         let (requests, limits) = pod_requests_and_limits(pod);
         let cell = |q: Quantity, whole: i128, milli: bool| {
-            let part = if milli { q.milli_value() } else { q.value() };
+            let part = if milli {
+                q.milli_value()
+            } else {
+                q.whole_units()
+            };
             format!("{q} ({}%)", percent(part, whole))
         };
         w.line(
@@ -226,7 +208,7 @@ fn node_resources(w: &mut Writer, node: &Value, pods: &[&Value], cx: &Context<'_
                 cell(quantity::get(&limits, "cpu"), alloc_cpu, true),
                 cell(quantity::get(&requests, "memory"), alloc_mem, false),
                 cell(quantity::get(&limits, "memory"), alloc_mem, false),
-                since(time_at(pod, "/metadata/creationTimestamp"), cx.now),
+                human_age(time_at(pod, "/metadata/creationTimestamp"), cx.now),
             ),
         );
         quantity::add_into(&mut total_requests, &requests);
@@ -247,7 +229,7 @@ fn node_resources(w: &mut Writer, node: &Value, pods: &[&Value], cx: &Context<'_
         let (req_part, lim_part, whole) = if milli {
             (req.milli_value(), lim.milli_value(), whole.milli_value())
         } else {
-            (req.value(), lim.value(), whole.value())
+            (req.whole_units(), lim.whole_units(), whole.whole_units())
         };
         w.line(
             1,

@@ -1,12 +1,16 @@
 //! The Pod layout, and the "Pod Template:" section workloads embed.
 
+use capstan_api_types::printing::format_label_selector;
+use capstan_api_types::time::human_age;
 use serde_json::Value;
 
 use crate::Context;
 use crate::containers::{Source, describe_containers, resources, seccomp};
 use crate::events::write_events;
-use crate::json::{arr_at, int_at, map_at, opt_int, opt_str, opt_time, present, str_at};
-use crate::meta::{self, format_label_selector, labels_block, since, timestamp, tolerations_block};
+use crate::json::{
+    arr_at, int_at, label_text, map_at, opt_int, opt_str, opt_time, present, str_at,
+};
+use crate::meta::{self, entry_lines, labels_block, timestamp, tolerations_block};
 use crate::quantity;
 use crate::volumes::describe_volumes;
 use crate::writer::Writer;
@@ -53,7 +57,7 @@ pub(crate) fn describe_pod(w: &mut Writer, pod: &Value, cx: &Context<'_>) {
         Some(t) if !matches!(phase, "Failed" | "Succeeded") => {
             w.line(
                 0,
-                format_args!("Status:\tTerminating (lasts {})", since(t, cx.now)),
+                format_args!("Status:\tTerminating (lasts {})", human_age(t, cx.now)),
             );
             // The server always sets the grace period along with the deletion timestamp; the
             // pod's own setting is the best stand-in for an object that lacks it.
@@ -165,25 +169,28 @@ fn topology_spread(w: &mut Writer, constraints: &[Value], space: &str) {
     let mut sorted: Vec<&Value> = constraints.iter().collect();
     sorted.sort_by(|a, b| str_at(a, "/topologyKey").cmp(str_at(b, "/topologyKey")));
     w.write(0, format_args!("{space}Topology Spread Constraints:\t"));
-    for (i, c) in sorted.into_iter().enumerate() {
-        if i != 0 {
-            w.write(0, space);
-            w.write(0, "\t");
-        }
-        let mut text = format!(
-            "{}:{} when max skew {} is exceeded",
-            str_at(c, "/topologyKey"),
-            str_at(c, "/whenUnsatisfiable"),
-            int_at(c, "/maxSkew")
-        );
-        if let Some(sel) = c.get("labelSelector").filter(|s| !s.is_null()) {
-            text.push_str(&format!(
-                " for selector {}",
-                format_label_selector(Some(sel))
-            ));
-        }
-        w.line(0, text);
+    let indent = |w: &mut Writer| {
+        w.write(0, space);
+        w.write(0, "\t");
+    };
+    entry_lines(w, sorted, indent, |w, c| w.line(0, spread_constraint(c)));
+}
+
+/// "zone:DoNotSchedule when max skew 1 is exceeded for selector app=web".
+fn spread_constraint(c: &Value) -> String {
+    let mut text = format!(
+        "{}:{} when max skew {} is exceeded",
+        str_at(c, "/topologyKey"),
+        str_at(c, "/whenUnsatisfiable"),
+        int_at(c, "/maxSkew")
+    );
+    if let Some(sel) = c.get("labelSelector").filter(|s| !s.is_null()) {
+        text.push_str(&format!(
+            " for selector {}",
+            format_label_selector(Some(sel), label_text)
+        ));
     }
+    text
 }
 
 /// The pod's QoS class: the one the kubelet recorded, else computed from cpu and memory

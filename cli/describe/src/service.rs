@@ -1,12 +1,15 @@
 //! The Service layout.
 
+use capstan_api_types::printing::format_labels;
 use serde_json::Value;
 
 use crate::Context;
 use crate::containers::{int_or_string, join_host_port};
 use crate::events::write_events;
-use crate::json::{arr_at, int_at, map_at, of_kind, opt_bool, opt_str, str_at, strings_at};
-use crate::meta::{self, format_labels};
+use crate::json::{
+    arr_at, int_at, label_text, map_at, of_kind, opt_bool, opt_str, str_at, strings_at,
+};
+use crate::meta;
 use crate::writer::Writer;
 
 /// The label tying an EndpointSlice to its Service.
@@ -22,7 +25,7 @@ pub(crate) fn describe_service(w: &mut Writer, svc: &Value, cx: &Context<'_>) {
         0,
         format_args!(
             "Selector:\t{}",
-            format_labels(map_at(svc, "/spec/selector"))
+            format_labels(map_at(svc, "/spec/selector"), label_text)
         ),
     );
     w.line(0, format_args!("Type:\t{}", str_at(svc, "/spec/type")));

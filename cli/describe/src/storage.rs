@@ -1,12 +1,13 @@
 //! PersistentVolumeClaim and PersistentVolume layouts.
 
+use capstan_api_types::printing::access_modes;
+use capstan_api_types::time::{Nanos, human_age};
 use serde_json::Value;
 
 use crate::events::write_events;
-use capstan_api_types::time::Nanos;
-
 use crate::json::{arr_at, of_kind, opt_str, opt_time, str_at, strings_at};
-use crate::meta::{self, go_list, since, timestamp};
+use crate::meta::Cell::{Text, Time};
+use crate::meta::{self, ConditionsTable, entry_lines, go_list};
 use crate::volumes;
 use crate::writer::Writer;
 use crate::{Context, quantity};
@@ -14,46 +15,27 @@ use crate::{Context, quantity};
 /// The legacy annotation that overrides `storageClassName` when present.
 const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
 
+/// kubectl underlines LastProbeTime as wide as the node table's LastHeartbeatTime.
+const CLAIM_CONDITIONS: ConditionsTable = ConditionsTable {
+    header: "Type\tStatus\tLastProbeTime\tLastTransitionTime\tReason\tMessage",
+    rule: "----\t------\t-----------------\t------------------\t------\t-------",
+    cells: &[
+        Text("/type"),
+        Text("/status"),
+        Time("/lastProbeTime"),
+        Time("/lastTransitionTime"),
+        Text("/reason"),
+        Text("/message"),
+    ],
+    separator: " \t",
+};
+
 pub(crate) fn describe_claim(w: &mut Writer, pvc: &Value, cx: &Context<'_>) {
     claim_fields(w, pvc, Some(cx.now));
     let users = claim_users(pvc, cx.related);
     w.write(0, "Used By:\t");
-    if users.is_empty() {
-        w.line(0, "<none>");
-    } else {
-        for (i, name) in users.iter().enumerate() {
-            if i != 0 {
-                w.write(0, "\t");
-            }
-            w.line(0, name);
-        }
-    }
-    let conditions = arr_at(pvc, "/status/conditions");
-    if !conditions.is_empty() {
-        w.line(0, "Conditions:");
-        w.line(
-            1,
-            "Type\tStatus\tLastProbeTime\tLastTransitionTime\tReason\tMessage",
-        );
-        w.line(
-            1,
-            "----\t------\t-----------------\t------------------\t------\t-------",
-        );
-        for c in conditions {
-            w.line(
-                1,
-                format_args!(
-                    "{} \t{} \t{} \t{} \t{} \t{}",
-                    str_at(c, "/type"),
-                    str_at(c, "/status"),
-                    timestamp(c, "/lastProbeTime"),
-                    timestamp(c, "/lastTransitionTime"),
-                    str_at(c, "/reason"),
-                    str_at(c, "/message")
-                ),
-            );
-        }
-    }
+    entry_lines(w, users, |w| w.write(0, "\t"), |w, name| w.line(0, name));
+    meta::conditions_table(w, arr_at(pvc, "/status/conditions"), &CLAIM_CONDITIONS);
     write_events(w, cx.events, cx.now);
 }
 
@@ -104,7 +86,7 @@ fn status_line(w: &mut Writer, obj: &Value, now: Nanos) {
     match opt_time(obj, "/metadata/deletionTimestamp") {
         Some(t) => w.line(
             0,
-            format_args!("Status:\tTerminating (lasts {})", since(t, now)),
+            format_args!("Status:\tTerminating (lasts {})", human_age(t, now)),
         ),
         None => w.line(0, format_args!("Status:\t{}", str_at(obj, "/status/phase"))),
     }
@@ -129,22 +111,6 @@ pub(crate) fn claim_class(pvc: &Value) -> &str {
         Some(Value::String(class)) => class,
         _ => str_at(pvc, "/spec/storageClassName"),
     }
-}
-
-/// Access modes abbreviated in the fixed order RWO, ROX, RWX, RWOP, comma-joined.
-pub(crate) fn access_modes(modes: &[Value]) -> String {
-    let has = |m: &str| modes.iter().any(|v| v.as_str() == Some(m));
-    [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ]
-    .iter()
-    .filter(|(mode, _)| has(mode))
-    .map(|(_, short)| *short)
-    .collect::<Vec<_>>()
-    .join(",")
 }
 
 /// Names of the pods in `related` that mount the claim or own it, sorted.
@@ -238,25 +204,25 @@ fn node_affinity(w: &mut Writer, pv: &Value) {
     w.line(0, "");
     for (i, term) in terms.iter().enumerate() {
         w.write(2, format_args!("Term {i}:\t"));
-        let exprs = arr_at(term, "/matchExpressions");
-        if exprs.is_empty() {
-            w.line(0, "<none>");
-            continue;
-        }
-        for (j, req) in exprs.iter().enumerate() {
-            if j != 0 {
-                w.write(2, "\t");
-            }
-            let mut text = format!(
-                "{} {}",
-                str_at(req, "/key"),
-                str_at(req, "/operator").to_lowercase()
-            );
-            let values = strings_at(req, "/values");
-            if !values.is_empty() {
-                text.push_str(&format!(" [{}]", values.join(", ")));
-            }
-            w.line(0, text);
-        }
+        entry_lines(
+            w,
+            arr_at(term, "/matchExpressions"),
+            |w| w.write(2, "\t"),
+            |w, req| w.line(0, node_selector_requirement(req)),
+        );
     }
+}
+
+/// "key in [a, b]", as kubectl prints a node selector requirement.
+fn node_selector_requirement(req: &Value) -> String {
+    let mut text = format!(
+        "{} {}",
+        str_at(req, "/key"),
+        str_at(req, "/operator").to_lowercase()
+    );
+    let values = strings_at(req, "/values");
+    if !values.is_empty() {
+        text.push_str(&format!(" [{}]", values.join(", ")));
+    }
+    text
 }

@@ -5,8 +5,12 @@
 
 use serde_json::Value;
 
-use crate::json::{arr_at, bool_at, go_value, int_at, map_at, opt_int, opt_str, present, str_at};
-use crate::quantity::Quantity;
+use crate::json::{
+    arr_at, bool_at, go_value, int_at, map_at, opt_int, opt_str, present, sorted_entries, str_at,
+    strings_at,
+};
+use crate::meta::{entry_lines, go_list, shorten};
+use crate::quantity;
 use crate::storage;
 use crate::writer::Writer;
 
@@ -25,189 +29,40 @@ enum Field {
     SecretRef(&'static str),
     /// A string pointer: its value, or the placeholder when nil.
     StrOr(&'static str, &'static str),
+    /// A field only the PersistentVolume form of the source has.
+    PvOnly(&'static Field),
+}
+
+/// Which volumes a source can appear in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owners {
+    Both,
+    Pod,
+    Pv,
 }
 
 struct Spec {
     key: &'static str,
     title: &'static str,
+    owners: Owners,
     fields: &'static [(&'static str, Field)],
 }
 
-use Field::{Bool, Int, List, Map, SecretRef, Str, StrOr};
+use Field::{Bool, Int, List, Map, PvOnly, SecretRef, Str, StrOr};
+use Owners::{Both, Pod, Pv};
 
-const ISCSI: &[(&str, Field)] = &[
-    ("TargetPortal:", Str("targetPortal")),
-    ("IQN:", Str("iqn")),
-    ("Lun:", Int("lun")),
-    // kubectl prints this label without a colon.
-    ("ISCSIInterface", Str("iscsiInterface")),
-    ("FSType:", Str("fsType")),
-    ("ReadOnly:", Bool("readOnly")),
-    ("Portals:", List("portals")),
-    ("DiscoveryCHAPAuth:", Bool("chapAuthDiscovery")),
-    ("SessionCHAPAuth:", Bool("chapAuthSession")),
-    ("SecretRef:", SecretRef("secretRef")),
-    ("InitiatorName:", StrOr("initiatorName", "<none>")),
-];
+/// Fields many sources have.
+const FS_TYPE: (&str, Field) = ("FSType:", Str("fsType"));
+const READ_ONLY: (&str, Field) = ("ReadOnly:", Bool("readOnly"));
+const SECRET_REF: (&str, Field) = ("SecretRef:", SecretRef("secretRef"));
 
-const RBD: &[(&str, Field)] = &[
-    ("CephMonitors:", List("monitors")),
-    ("RBDImage:", Str("image")),
-    ("FSType:", Str("fsType")),
-    ("RBDPool:", Str("pool")),
-    ("RadosUser:", Str("user")),
-    ("Keyring:", Str("keyring")),
-    ("SecretRef:", SecretRef("secretRef")),
-    ("ReadOnly:", Bool("readOnly")),
-];
-
-const CINDER: &[(&str, Field)] = &[
-    ("VolumeID:", Str("volumeID")),
-    ("FSType:", Str("fsType")),
-    ("ReadOnly:", Bool("readOnly")),
-    ("SecretRef:", SecretRef("secretRef")),
-];
-
-const CEPHFS: &[(&str, Field)] = &[
-    ("Monitors:", List("monitors")),
-    ("Path:", Str("path")),
-    ("User:", Str("user")),
-    ("SecretFile:", Str("secretFile")),
-    ("SecretRef:", SecretRef("secretRef")),
-    ("ReadOnly:", Bool("readOnly")),
-];
-
-const STORAGEOS: &[(&str, Field)] = &[
-    ("VolumeName:", Str("volumeName")),
-    ("VolumeNamespace:", Str("volumeNamespace")),
-    ("FSType:", Str("fsType")),
-    ("ReadOnly:", Bool("readOnly")),
-];
-
-const FLEX: &[(&str, Field)] = &[
-    ("Driver:", Str("driver")),
-    ("FSType:", Str("fsType")),
-    ("SecretRef:", SecretRef("secretRef")),
-    ("ReadOnly:", Bool("readOnly")),
-    ("Options:", Map("options")),
-];
-
-/// Sources printed the same way in Pods and PersistentVolumes.
-const COMMON: &[Spec] = &[
-    Spec {
-        key: "gcePersistentDisk",
-        title: "GCEPersistentDisk (a Persistent Disk resource in Google Compute Engine)",
-        fields: &[
-            ("PDName:", Str("pdName")),
-            ("FSType:", Str("fsType")),
-            ("Partition:", Int("partition")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "awsElasticBlockStore",
-        title: "AWSElasticBlockStore (a Persistent Disk resource in AWS)",
-        fields: &[
-            ("VolumeID:", Str("volumeID")),
-            ("FSType:", Str("fsType")),
-            ("Partition:", Int("partition")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "nfs",
-        title: "NFS (an NFS mount that lasts the lifetime of a pod)",
-        fields: &[
-            ("Server:", Str("server")),
-            ("Path:", Str("path")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "iscsi",
-        title: "ISCSI (an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod)",
-        fields: ISCSI,
-    },
-    Spec {
-        key: "rbd",
-        title: "RBD (a Rados Block Device mount on the host that shares a pod's lifetime)",
-        fields: RBD,
-    },
-    Spec {
-        key: "quobyte",
-        title: "Quobyte (a Quobyte mount on the host that shares a pod's lifetime)",
-        fields: &[
-            ("Registry:", Str("registry")),
-            ("Volume:", Str("volume")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "azureDisk",
-        title: "AzureDisk (an Azure Data Disk mount on the host and bind mount to the pod)",
-        fields: &[
-            ("DiskName:", Str("diskName")),
-            ("DiskURI:", Str("diskURI")),
-            ("Kind: ", Str("kind")),
-            ("FSType:", Str("fsType")),
-            ("CachingMode:", Str("cachingMode")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "vsphereVolume",
-        title: "vSphereVolume (a Persistent Disk resource in vSphere)",
-        fields: &[
-            ("VolumePath:", Str("volumePath")),
-            ("FSType:", Str("fsType")),
-            ("StoragePolicyName:", Str("storagePolicyName")),
-        ],
-    },
-    Spec {
-        key: "cinder",
-        title: "Cinder (a Persistent Disk resource in OpenStack)",
-        fields: CINDER,
-    },
-    Spec {
-        key: "photonPersistentDisk",
-        title: "PhotonPersistentDisk (a Persistent Disk resource in photon platform)",
-        fields: &[("PdID:", Str("pdID")), ("FSType:", Str("fsType"))],
-    },
-    Spec {
-        key: "portworxVolume",
-        title: "PortworxVolume (a Portworx Volume resource)",
-        fields: &[("VolumeID:", Str("volumeID"))],
-    },
-    Spec {
-        key: "cephfs",
-        title: "CephFS (a CephFS mount on the host that shares a pod's lifetime)",
-        fields: CEPHFS,
-    },
-    Spec {
-        key: "storageos",
-        title: "StorageOS (a StorageOS Persistent Disk resource)",
-        fields: STORAGEOS,
-    },
-    Spec {
-        key: "flexVolume",
-        title: "FlexVolume (a generic volume resource that is provisioned/attached using an exec based plugin)",
-        fields: FLEX,
-    },
-    Spec {
-        key: "flocker",
-        title: "Flocker (a Flocker volume mounted by the Flocker agent)",
-        fields: &[
-            ("DatasetName:", Str("datasetName")),
-            ("DatasetUUID:", Str("datasetUUID")),
-        ],
-    },
-];
-
-/// Sources only a Pod volume has.
-const POD_ONLY: &[Spec] = &[
+/// The sources printed from a table, in the order they are looked for: a volume that holds
+/// several prints the first.
+const SOURCES: &[Spec] = &[
     Spec {
         key: "gitRepo",
         title: "GitRepo (a volume that is pulled from git when the pod is created)",
+        owners: Pod,
         fields: &[
             ("Repository:", Str("repository")),
             ("Revision:", Str("revision")),
@@ -216,6 +71,7 @@ const POD_ONLY: &[Spec] = &[
     Spec {
         key: "secret",
         title: "Secret (a volume populated by a Secret)",
+        owners: Pod,
         fields: &[
             ("SecretName:", Str("secretName")),
             ("Optional:", Bool("optional")),
@@ -224,28 +80,33 @@ const POD_ONLY: &[Spec] = &[
     Spec {
         key: "configMap",
         title: "ConfigMap (a volume populated by a ConfigMap)",
+        owners: Pod,
         fields: &[("Name:", Str("name")), ("Optional:", Bool("optional"))],
     },
     Spec {
         key: "glusterfs",
         title: "Glusterfs (a Glusterfs mount on the host that shares a pod's lifetime)",
+        owners: Both,
         fields: &[
             ("EndpointsName:", Str("endpoints")),
+            (
+                "EndpointsNamespace:",
+                PvOnly(&StrOr("endpointsNamespace", "<unset>")),
+            ),
             ("Path:", Str("path")),
-            ("ReadOnly:", Bool("readOnly")),
+            READ_ONLY,
         ],
     },
     Spec {
         key: "persistentVolumeClaim",
         title: "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
-        fields: &[
-            ("ClaimName:", Str("claimName")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
+        owners: Pod,
+        fields: &[("ClaimName:", Str("claimName")), READ_ONLY],
     },
     Spec {
         key: "scaleIO",
         title: "ScaleIO (a persistent volume backed by a block device in ScaleIO)",
+        owners: Both,
         fields: &[
             ("Gateway:", Str("gateway")),
             ("System:", Str("system")),
@@ -253,74 +114,204 @@ const POD_ONLY: &[Spec] = &[
             ("Storage Pool:", Str("storagePool")),
             ("Storage Mode:", Str("storageMode")),
             ("VolumeName:", Str("volumeName")),
-            ("FSType:", Str("fsType")),
-            ("ReadOnly:", Bool("readOnly")),
+            ("SecretName:", PvOnly(&Str("secretRef/name"))),
+            ("SecretNamespace:", PvOnly(&Str("secretRef/namespace"))),
+            FS_TYPE,
+            READ_ONLY,
         ],
     },
     Spec {
         key: "azureFile",
         title: "AzureFile (an Azure File Service mount on the host and bind mount to the pod)",
+        owners: Both,
         fields: &[
             ("SecretName:", Str("secretName")),
+            ("SecretNamespace:", PvOnly(&Str("secretNamespace"))),
             ("ShareName:", Str("shareName")),
-            ("ReadOnly:", Bool("readOnly")),
+            READ_ONLY,
         ],
     },
     Spec {
         key: "image",
         title: "Image (a container image or OCI artifact)",
+        owners: Pod,
         fields: &[
             ("Reference:", Str("reference")),
             ("PullPolicy:", Str("pullPolicy")),
         ],
     },
-];
-
-/// Sources only a PersistentVolume has, or that print differently there.
-const PV_ONLY: &[Spec] = &[
-    Spec {
-        key: "glusterfs",
-        title: "Glusterfs (a Glusterfs mount on the host that shares a pod's lifetime)",
-        fields: &[
-            ("EndpointsName:", Str("endpoints")),
-            (
-                "EndpointsNamespace:",
-                StrOr("endpointsNamespace", "<unset>"),
-            ),
-            ("Path:", Str("path")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "scaleIO",
-        title: "ScaleIO (a persistent volume backed by a block device in ScaleIO)",
-        fields: &[
-            ("Gateway:", Str("gateway")),
-            ("System:", Str("system")),
-            ("Protection Domain:", Str("protectionDomain")),
-            ("Storage Pool:", Str("storagePool")),
-            ("Storage Mode:", Str("storageMode")),
-            ("VolumeName:", Str("volumeName")),
-            ("SecretName:", Str("secretRef/name")),
-            ("SecretNamespace:", Str("secretRef/namespace")),
-            ("FSType:", Str("fsType")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
-    Spec {
-        key: "azureFile",
-        title: "AzureFile (an Azure File Service mount on the host and bind mount to the pod)",
-        fields: &[
-            ("SecretName:", Str("secretName")),
-            ("SecretNamespace:", Str("secretNamespace")),
-            ("ShareName:", Str("shareName")),
-            ("ReadOnly:", Bool("readOnly")),
-        ],
-    },
     Spec {
         key: "local",
         title: "LocalVolume (a persistent volume backed by local storage on a node)",
+        owners: Pv,
         fields: &[("Path:", Str("path"))],
+    },
+    Spec {
+        key: "gcePersistentDisk",
+        title: "GCEPersistentDisk (a Persistent Disk resource in Google Compute Engine)",
+        owners: Both,
+        fields: &[
+            ("PDName:", Str("pdName")),
+            FS_TYPE,
+            ("Partition:", Int("partition")),
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "awsElasticBlockStore",
+        title: "AWSElasticBlockStore (a Persistent Disk resource in AWS)",
+        owners: Both,
+        fields: &[
+            ("VolumeID:", Str("volumeID")),
+            FS_TYPE,
+            ("Partition:", Int("partition")),
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "nfs",
+        title: "NFS (an NFS mount that lasts the lifetime of a pod)",
+        owners: Both,
+        fields: &[
+            ("Server:", Str("server")),
+            ("Path:", Str("path")),
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "iscsi",
+        title: "ISCSI (an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod)",
+        owners: Both,
+        fields: &[
+            ("TargetPortal:", Str("targetPortal")),
+            ("IQN:", Str("iqn")),
+            ("Lun:", Int("lun")),
+            // kubectl prints this label without a colon.
+            ("ISCSIInterface", Str("iscsiInterface")),
+            FS_TYPE,
+            READ_ONLY,
+            ("Portals:", List("portals")),
+            ("DiscoveryCHAPAuth:", Bool("chapAuthDiscovery")),
+            ("SessionCHAPAuth:", Bool("chapAuthSession")),
+            SECRET_REF,
+            ("InitiatorName:", StrOr("initiatorName", "<none>")),
+        ],
+    },
+    Spec {
+        key: "rbd",
+        title: "RBD (a Rados Block Device mount on the host that shares a pod's lifetime)",
+        owners: Both,
+        fields: &[
+            ("CephMonitors:", List("monitors")),
+            ("RBDImage:", Str("image")),
+            FS_TYPE,
+            ("RBDPool:", Str("pool")),
+            ("RadosUser:", Str("user")),
+            ("Keyring:", Str("keyring")),
+            SECRET_REF,
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "quobyte",
+        title: "Quobyte (a Quobyte mount on the host that shares a pod's lifetime)",
+        owners: Both,
+        fields: &[
+            ("Registry:", Str("registry")),
+            ("Volume:", Str("volume")),
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "azureDisk",
+        title: "AzureDisk (an Azure Data Disk mount on the host and bind mount to the pod)",
+        owners: Both,
+        fields: &[
+            ("DiskName:", Str("diskName")),
+            ("DiskURI:", Str("diskURI")),
+            ("Kind: ", Str("kind")),
+            FS_TYPE,
+            ("CachingMode:", Str("cachingMode")),
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "vsphereVolume",
+        title: "vSphereVolume (a Persistent Disk resource in vSphere)",
+        owners: Both,
+        fields: &[
+            ("VolumePath:", Str("volumePath")),
+            FS_TYPE,
+            ("StoragePolicyName:", Str("storagePolicyName")),
+        ],
+    },
+    Spec {
+        key: "cinder",
+        title: "Cinder (a Persistent Disk resource in OpenStack)",
+        owners: Both,
+        fields: &[
+            ("VolumeID:", Str("volumeID")),
+            FS_TYPE,
+            READ_ONLY,
+            SECRET_REF,
+        ],
+    },
+    Spec {
+        key: "photonPersistentDisk",
+        title: "PhotonPersistentDisk (a Persistent Disk resource in photon platform)",
+        owners: Both,
+        fields: &[("PdID:", Str("pdID")), FS_TYPE],
+    },
+    Spec {
+        key: "portworxVolume",
+        title: "PortworxVolume (a Portworx Volume resource)",
+        owners: Both,
+        fields: &[("VolumeID:", Str("volumeID"))],
+    },
+    Spec {
+        key: "cephfs",
+        title: "CephFS (a CephFS mount on the host that shares a pod's lifetime)",
+        owners: Both,
+        fields: &[
+            ("Monitors:", List("monitors")),
+            ("Path:", Str("path")),
+            ("User:", Str("user")),
+            ("SecretFile:", Str("secretFile")),
+            SECRET_REF,
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "storageos",
+        title: "StorageOS (a StorageOS Persistent Disk resource)",
+        owners: Both,
+        fields: &[
+            ("VolumeName:", Str("volumeName")),
+            ("VolumeNamespace:", Str("volumeNamespace")),
+            FS_TYPE,
+            READ_ONLY,
+        ],
+    },
+    Spec {
+        key: "flexVolume",
+        title: "FlexVolume (a generic volume resource that is provisioned/attached using an exec based plugin)",
+        owners: Both,
+        fields: &[
+            ("Driver:", Str("driver")),
+            FS_TYPE,
+            SECRET_REF,
+            READ_ONLY,
+            ("Options:", Map("options")),
+        ],
+    },
+    Spec {
+        key: "flocker",
+        title: "Flocker (a Flocker volume mounted by the Flocker agent)",
+        owners: Both,
+        fields: &[
+            ("DatasetName:", Str("datasetName")),
+            ("DatasetUUID:", Str("datasetUUID")),
+        ],
     },
 ];
 
@@ -366,7 +357,7 @@ pub(crate) fn source(w: &mut Writer, owner: &Value, pv: bool) -> bool {
         let ed = &owner["emptyDir"];
         let limit = ed
             .get("sizeLimit")
-            .and_then(Quantity::parse)
+            .and_then(quantity::parse)
             .filter(|q| q.milli_value() > 0)
             .map_or_else(|| "<unset>".to_string(), |q| q.to_string());
         simple(
@@ -379,12 +370,17 @@ pub(crate) fn source(w: &mut Writer, owner: &Value, pv: bool) -> bool {
         );
         return true;
     }
-    let specific = if pv { PV_ONLY } else { POD_ONLY };
-    if let Some(spec) = specific.iter().chain(COMMON).find(|s| has(s.key)) {
+    let owners = if pv { Pv } else { Pod };
+    let spec = SOURCES
+        .iter()
+        .filter(|s| s.owners == Both || s.owners == owners)
+        .find(|s| has(s.key));
+    if let Some(spec) = spec {
         let src = &owner[spec.key];
         let fields: Vec<(&str, String)> = spec
             .fields
             .iter()
+            .filter(|(_, field)| pv || !matches!(field, PvOnly(_)))
             .map(|(label, field)| (*label, render(src, *field, pv)))
             .collect();
         simple(w, spec.title, &fields);
@@ -426,7 +422,7 @@ pub(crate) fn source(w: &mut Writer, owner: &Value, pv: bool) -> bool {
     }
     if has("fc") {
         let fc = &owner["fc"];
-        let wwns: Vec<String> = arr_at(fc, "/targetWWNs").iter().map(go_value).collect();
+        let wwns = strings_at(fc, "/targetWWNs");
         let lun = opt_int(fc, "/lun").map_or_else(|| "<none>".to_string(), |l| l.to_string());
         simple(
             w,
@@ -467,10 +463,7 @@ fn render(src: &Value, field: Field, pv: bool) -> String {
         Str(name) => str_at(src, &ptr(name)).to_string(),
         Bool(name) => bool_at(src, &ptr(name)).to_string(),
         Int(name) => int_at(src, &ptr(name)).to_string(),
-        List(name) => {
-            let items: Vec<String> = arr_at(src, &ptr(name)).iter().map(go_value).collect();
-            format!("[{}]", items.join(" "))
-        }
+        List(name) => go_list(&strings_at(src, &ptr(name))),
         Map(name) => match map_at(src, &ptr(name)) {
             Some(m) => go_value(&Value::Object(m.clone())),
             None => "map[]".into(),
@@ -485,6 +478,7 @@ fn render(src: &Value, field: Field, pv: bool) -> String {
             Some(r) => format!("&LocalObjectReference{{Name:{},}}", str_at(r, "/name")),
         },
         StrOr(name, placeholder) => opt_str(src, &ptr(name)).unwrap_or(placeholder).to_string(),
+        PvOnly(field) => render(src, *field, pv),
     }
 }
 
@@ -539,23 +533,14 @@ fn csi(w: &mut Writer, c: &Value, pv: bool) {
     // kubectl writes each piece of this block at level 2, so continuation lines carry the level's
     // indentation twice and values once more; reproduced as printed.
     w.write(2, "VolumeAttributes:\t");
-    let attrs = map_at(c, "/volumeAttributes");
-    let mut keys: Vec<&String> = attrs.into_iter().flatten().map(|(k, _)| k).collect();
-    if keys.is_empty() {
-        w.line(0, "<none>");
-        return;
-    }
-    keys.sort();
-    for (i, key) in keys.into_iter().enumerate() {
-        if i != 0 {
-            w.write(2, "");
-            w.write(2, "\t");
-        }
-        let value = attrs
-            .and_then(|m| m.get(key))
-            .map(go_value)
-            .unwrap_or_default();
-        let line = format!("{key}={value}");
-        w.line(2, crate::meta::shorten(&line, 140));
-    }
+    let indent = |w: &mut Writer| {
+        w.write(2, "");
+        w.write(2, "\t");
+    };
+    entry_lines(
+        w,
+        sorted_entries(map_at(c, "/volumeAttributes")),
+        indent,
+        |w, (key, value)| w.line(2, shorten(&format!("{key}={}", go_value(value)), 140)),
+    );
 }

@@ -1,10 +1,13 @@
 //! apps/v1 layouts: Deployment, ReplicaSet, StatefulSet, DaemonSet.
 
+use capstan_api_types::printing::{format_label_selector, format_labels, selector_string};
 use serde_json::Value;
 
 use crate::events::write_events;
-use crate::json::{arr_at, int_at, is_controlled_by, map_at, of_kind, opt_int, str_at, time_at};
-use crate::meta::{self, format_label_selector, format_labels, selector_string, timestamp};
+use crate::json::{
+    arr_at, int_at, is_controlled_by, label_text, map_at, of_kind, opt_int, str_at, time_at,
+};
+use crate::meta;
 use crate::pod::{describe_template, pods_status};
 use crate::storage::claim_class;
 use crate::writer::Writer;
@@ -16,7 +19,7 @@ const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 
 /// A selector as `LabelSelectorAsSelector(..).String()`, or the reason it cannot be built.
 fn selector(obj: &Value) -> String {
-    match selector_string(obj.pointer("/spec/selector")) {
+    match selector_string(obj.pointer("/spec/selector"), label_text) {
         Ok(s) => s,
         Err(e) => format!("<error: {e}>"),
     }
@@ -58,13 +61,7 @@ fn int_or_percent(v: &Value, ptr: &str) -> String {
 
 pub(crate) fn describe_deployment(w: &mut Writer, d: &Value, cx: &Context<'_>) {
     meta::name_namespace(w, d);
-    w.line(
-        0,
-        format_args!(
-            "CreationTimestamp:\t{}",
-            timestamp(d, "/metadata/creationTimestamp")
-        ),
-    );
+    meta::creation_timestamp_line(w, d);
     meta::labels_and_annotations(w, d);
     w.line(0, format_args!("Selector:\t{}", selector(d)));
     w.line(
@@ -197,7 +194,7 @@ pub(crate) fn describe_replica_set(w: &mut Writer, rs: &Value, cx: &Context<'_>)
         0,
         format_args!(
             "Selector:\t{}",
-            format_label_selector(rs.pointer("/spec/selector"))
+            format_label_selector(rs.pointer("/spec/selector"), label_text)
         ),
     );
     meta::labels_and_annotations(w, rs);
@@ -221,13 +218,7 @@ pub(crate) fn describe_replica_set(w: &mut Writer, rs: &Value, cx: &Context<'_>)
 
 pub(crate) fn describe_stateful_set(w: &mut Writer, ss: &Value, cx: &Context<'_>) {
     meta::name_namespace(w, ss);
-    w.line(
-        0,
-        format_args!(
-            "CreationTimestamp:\t{}",
-            timestamp(ss, "/metadata/creationTimestamp")
-        ),
-    );
+    meta::creation_timestamp_line(w, ss);
     w.line(0, format_args!("Selector:\t{}", selector(ss)));
     meta::labels_and_annotations(w, ss);
     w.line(
@@ -301,7 +292,7 @@ pub(crate) fn describe_daemon_set(w: &mut Writer, ds: &Value, cx: &Context<'_>) 
         0,
         format_args!(
             "Node-Selector:\t{}",
-            format_labels(map_at(ds, "/spec/template/spec/nodeSelector"))
+            format_labels(map_at(ds, "/spec/template/spec/nodeSelector"), label_text)
         ),
     );
     meta::labels_and_annotations(w, ds);

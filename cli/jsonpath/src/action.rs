@@ -214,23 +214,9 @@ fn parse_number(cur: &mut Cursor) -> Result<Step, String> {
 
 /// Parses `[?(…)]`; the cursor is just past `[?(`.
 fn parse_filter(cur: &mut Cursor, depth: usize) -> Result<Filter, String> {
-    let start = cur.pos();
-    let mut quote: Option<char> = None;
-    let inner = loop {
-        let before = cur.pos();
-        match cur.bump() {
-            None | Some('\n') => return Err("unterminated filter".to_string()),
-            Some('\\') if quote.is_some() => {
-                cur.bump();
-            }
-            Some(c) if Some(c) == quote => quote = None,
-            Some(c @ ('"' | '\'')) if quote.is_none() => quote = Some(c),
-            Some(')') if quote.is_none() => {
-                break cur.since(start).get(..before - start).unwrap_or_default();
-            }
-            Some(_) => {}
-        }
-    };
+    let inner = cur
+        .until_unquoted(')')
+        .ok_or_else(|| "unterminated filter".to_string())?;
     if !cur.eat("]") {
         return Err("unclosed array expect ]".to_string());
     }

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::Template;
 use crate::error::TemplateError;
+use crate::quote::split_commas;
 use crate::relaxed::relaxed_expression;
 
 /// Go's tabwriter settings in kubectl's printers: cells are padded to the widest cell of
@@ -53,7 +54,9 @@ impl CustomColumns {
         if spec.is_empty() {
             return Err(no_columns());
         }
-        let columns = split_columns(spec)
+        // Commas inside `[…]` stay, so a union such as `.metadata.labels['a','b']` is one
+        // column (kubectl would split it and fail).
+        let columns = split_commas(spec, true)
             .into_iter()
             .map(|part| {
                 let (header, path) = part.split_once(':').ok_or_else(|| {
@@ -71,24 +74,16 @@ impl CustomColumns {
     /// line of whitespace-separated paths; further lines are ignored.
     pub fn parse_file(text: &str) -> Result<CustomColumns, TemplateError> {
         let mut lines = text.lines();
-        let headers: Vec<&str> = lines
-            .next()
-            .ok_or_else(|| {
+        let mut fields = |what: &str| {
+            let line = lines.next().ok_or_else(|| {
                 TemplateError::InvalidColumns(format!(
-                    "invalid template, missing header line. {FILE_FORMAT_HINT}"
+                    "invalid template, missing {what} line. {FILE_FORMAT_HINT}"
                 ))
-            })?
-            .split_whitespace()
-            .collect();
-        let paths: Vec<&str> = lines
-            .next()
-            .ok_or_else(|| {
-                TemplateError::InvalidColumns(format!(
-                    "invalid template, missing spec line. {FILE_FORMAT_HINT}"
-                ))
-            })?
-            .split_whitespace()
-            .collect();
+            })?;
+            Ok::<Vec<&str>, TemplateError>(line.split_whitespace().collect())
+        };
+        let headers = fields("header")?;
+        let paths = fields("spec")?;
         if headers.len() != paths.len() {
             return Err(TemplateError::InvalidColumns(format!(
                 "number of headers ({}) and field specifications ({}) don't match",
@@ -139,37 +134,6 @@ fn no_columns() -> TemplateError {
     TemplateError::InvalidColumns(
         "custom-columns format specified but no custom columns given".to_string(),
     )
-}
-
-/// Splits the spec on commas that are not inside `[…]` or quotes, so a union such as
-/// `.metadata.labels['a','b']` stays in one column (kubectl would split it and fail).
-fn split_columns(spec: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut start = 0;
-    for (i, c) in spec.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match (c, quote) {
-            ('\\', _) => escaped = true,
-            (c, Some(q)) if c == q => quote = None,
-            (_, Some(_)) => {}
-            ('\'' | '"', None) => quote = Some(c),
-            ('[', None) => depth += 1,
-            (']', None) => depth = depth.saturating_sub(1),
-            (',', None) if depth == 0 => {
-                parts.push(spec.get(start..i).unwrap_or_default());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(spec.get(start..).unwrap_or_default());
-    parts
 }
 
 fn cell_text(column: &Column, item: &Value) -> Result<String, TemplateError> {

@@ -42,4 +42,27 @@ impl<'a> Cursor<'a> {
     pub(crate) fn since(&self, start: usize) -> &'a str {
         self.text.get(start..self.pos).unwrap_or("")
     }
+
+    /// Consumes the text up to and including the first `close` outside single or double quotes
+    /// (inside them a backslash escapes the next character) and returns it without `close`;
+    /// None when a newline or the end of the text comes first.
+    pub(crate) fn until_unquoted(&mut self, close: char) -> Option<&'a str> {
+        let start = self.pos;
+        let mut quote: Option<char> = None;
+        loop {
+            let before = self.pos;
+            match self.bump() {
+                None | Some('\n') => return None,
+                Some('\\') if quote.is_some() => {
+                    self.bump();
+                }
+                Some(c) if Some(c) == quote => quote = None,
+                Some(c @ ('"' | '\'')) if quote.is_none() => quote = Some(c),
+                Some(c) if c == close && quote.is_none() => {
+                    return Some(self.text.get(start..before).unwrap_or(""));
+                }
+                Some(_) => {}
+            }
+        }
+    }
 }

@@ -20,7 +20,6 @@ mod error;
 mod eval;
 mod filter;
 mod parser;
-mod quantity;
 mod quote;
 mod relaxed;
 mod render;

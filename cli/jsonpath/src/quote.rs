@@ -3,6 +3,37 @@
 
 use crate::cursor::Cursor;
 
+/// Splits `text` on the commas outside single or double quotes (a backslash escapes the
+/// character after it) and, when `nested`, outside `[…]`.
+pub(crate) fn split_commas(text: &str, nested: bool) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (c, quote) {
+            ('\\', _) => escaped = true,
+            (c, Some(q)) if c == q => quote = None,
+            (_, Some(_)) => {}
+            ('\'' | '"', None) => quote = Some(c),
+            ('[', None) if nested => depth += 1,
+            (']', None) if nested => depth = depth.saturating_sub(1),
+            (',', None) if depth == 0 => {
+                parts.push(text.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text.get(start..).unwrap_or_default());
+    parts
+}
+
 /// Reads a quoted string; the cursor is just past the opening `quote`.
 pub(crate) fn parse_quoted(cur: &mut Cursor, quote: char) -> Result<String, String> {
     let mut out = String::new();

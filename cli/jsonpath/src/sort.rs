@@ -2,12 +2,12 @@
 
 use std::cmp::Ordering;
 
+use capstan_api_types::quantity::Quantity;
 use serde_json::Value;
 
 use crate::Template;
 use crate::error::TemplateError;
 use crate::filter::as_i128;
-use crate::quantity::parse_quantity;
 use crate::relaxed::relaxed_expression;
 
 /// A sort key; all present keys of one sort share a variant, which keeps the order total.
@@ -16,7 +16,7 @@ enum Key {
     Missing,
     Integer(i128),
     Float(f64),
-    Quantity(f64),
+    Quantity(Quantity),
     Text(String),
 }
 
@@ -94,7 +94,7 @@ fn make_keys(found: Vec<Option<Value>>, expression: &str) -> Result<Vec<Key>, Te
     let all_quantities = found
         .iter()
         .flatten()
-        .all(|v| v.as_str().and_then(parse_quantity).is_some());
+        .all(|v| v.as_str().and_then(Quantity::parse).is_some());
 
     Ok(found
         .into_iter()
@@ -105,7 +105,7 @@ fn make_keys(found: Vec<Option<Value>>, expression: &str) -> Result<Vec<Key>, Te
             }
             Some(Value::Number(n)) => Key::Float(n.as_f64().unwrap_or(0.0)),
             Some(Value::String(s)) if all_quantities => {
-                parse_quantity(&s).map_or(Key::Missing, Key::Quantity)
+                Quantity::parse(&s).map_or(Key::Missing, Key::Quantity)
             }
             Some(Value::String(s)) => Key::Text(s),
             Some(_) => Key::Missing,
@@ -119,7 +119,8 @@ fn compare_keys(a: &Key, b: &Key) -> Ordering {
         (Key::Missing, _) => Ordering::Less,
         (_, Key::Missing) => Ordering::Greater,
         (Key::Integer(a), Key::Integer(b)) => a.cmp(b),
-        (Key::Float(a), Key::Float(b)) | (Key::Quantity(a), Key::Quantity(b)) => a.total_cmp(b),
+        (Key::Float(a), Key::Float(b)) => a.total_cmp(b),
+        (Key::Quantity(a), Key::Quantity(b)) => a.cmp(b),
         (Key::Text(a), Key::Text(b)) => a.cmp(b),
         // make_keys gives every present key the same variant.
         _ => Ordering::Equal,

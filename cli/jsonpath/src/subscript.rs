@@ -3,12 +3,16 @@
 
 use crate::ast::{Expr, Slice, Step};
 use crate::cursor::Cursor;
+use crate::quote::split_commas;
 
 /// Parses a subscript; the cursor is just past `[`. A quoted key may expand to several
 /// steps, because kubectl reads `['metadata.name']` as `.metadata.name`.
 pub(crate) fn parse_subscript(cur: &mut Cursor) -> Result<Vec<Step>, String> {
-    let content = scan_to_closing_bracket(cur)?.trim();
-    let members = split_outside_quotes(content, ',');
+    let content = cur
+        .until_unquoted(']')
+        .ok_or_else(|| "unterminated array".to_string())?
+        .trim();
+    let members = split_commas(content, false);
     if members.len() > 1 {
         let alternatives = members
             .into_iter()
@@ -17,53 +21,6 @@ pub(crate) fn parse_subscript(cur: &mut Cursor) -> Result<Vec<Step>, String> {
         return Ok(vec![Step::Union(alternatives)]);
     }
     parse_member(content)
-}
-
-/// Returns the text up to the matching `]` (consumed), ignoring brackets inside quotes.
-fn scan_to_closing_bracket<'a>(cur: &mut Cursor<'a>) -> Result<&'a str, String> {
-    let start = cur.pos();
-    let mut quote: Option<char> = None;
-    loop {
-        let before = cur.pos();
-        match cur.bump() {
-            None | Some('\n') => return Err("unterminated array".to_string()),
-            Some('\\') if quote.is_some() => {
-                cur.bump();
-            }
-            Some(c) if Some(c) == quote => quote = None,
-            Some(c @ ('"' | '\'')) if quote.is_none() => quote = Some(c),
-            Some(']') if quote.is_none() => {
-                return Ok(cur.since(start).get(..before - start).unwrap_or_default());
-            }
-            Some(_) => {}
-        }
-    }
-}
-
-/// Splits on `separator` where it is not inside single or double quotes.
-fn split_outside_quotes(text: &str, separator: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            }
-        } else if c == '"' || c == '\'' {
-            quote = Some(c);
-        } else if c == separator {
-            parts.push(text.get(start..i).unwrap_or_default());
-            start = i + c.len_utf8();
-        }
-    }
-    parts.push(text.get(start..).unwrap_or_default());
-    parts
 }
 
 fn parse_member(text: &str) -> Result<Vec<Step>, String> {

@@ -79,13 +79,6 @@ fn collect(p: &Path, recursive: bool, out: &mut Vec<(String, String)>) -> Result
     Ok(())
 }
 
-fn name_of(obj: &Value) -> Result<String, CliError> {
-    obj["metadata"]["name"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| CliError::Input(format!("a {} without metadata.name", obj["kind"])))
-}
-
 /// Applies each object; one line per object: `kind.group/name created|configured|unchanged`.
 pub async fn apply(
     target: &Target,
@@ -100,15 +93,7 @@ pub async fn apply(
     }
     let mut out = String::new();
     for obj in objects {
-        let r = resources.find_kind(
-            obj["apiVersion"].as_str().unwrap_or_default(),
-            obj["kind"].as_str().unwrap_or_default(),
-        )?;
-        let name = name_of(obj)?;
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or(&default_ns)
-            .to_string();
+        let (r, name, ns) = resources.locate(obj, &default_ns)?;
         let api = r.api(&client, &ns);
         let what = format!("applying {}", r.display_name(&name));
         let before = api
@@ -182,15 +167,8 @@ pub async fn delete(
         }
     }
     for obj in objects {
-        let r = resources.find_kind(
-            obj["apiVersion"].as_str().unwrap_or_default(),
-            obj["kind"].as_str().unwrap_or_default(),
-        )?;
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or(&default_ns)
-            .to_string();
-        todo.push((r.clone(), ns, name_of(obj)?));
+        let (r, name, ns) = resources.locate(obj, &default_ns)?;
+        todo.push((r.clone(), ns, name));
     }
     if todo.is_empty() {
         return Err(CliError::NotFound("No resources found".into()));

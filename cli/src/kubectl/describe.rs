@@ -2,11 +2,11 @@
 //! and the objects its layout mentions (a Deployment's ReplicaSets, a Node's pods, a
 //! Service's endpoints), and renders them with capstan-describe.
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
-use super::resources::{Resource, Resources};
+use super::resources::{Resource, Resources, api_of, owned_by, typed};
 use super::{CliError, Target, refs};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -148,98 +148,54 @@ async fn related(
 ) -> Result<Vec<Value>, CliError> {
     let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    let dynamic = |group: &str, version: &str, kind: &str| {
-        let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-            group, version, kind,
-        ));
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        (api, ar)
-    };
-    let list_values = |items: Vec<DynamicObject>, ar: &kube::core::ApiResource| -> Vec<Value> {
-        items
-            .iter()
-            .map(|o| {
-                let mut v = to_value(o);
-                v["apiVersion"] = Value::String(ar.api_version.clone());
-                v["kind"] = Value::String(ar.kind.clone());
-                v
-            })
-            .collect()
+    let list = |api: Api<DynamicObject>, lp: ListParams, what: &'static str| async move {
+        api.list(&lp)
+            .await
+            .map(|l| l.items)
+            .map_err(CliError::from_kube(what))
     };
     match (res.ar.group.as_str(), res.ar.kind.as_str()) {
         ("apps", "Deployment") => {
-            let (api, ar) = dynamic("apps", "v1", "ReplicaSet");
+            let (api, ar) = api_of(client, Some(ns), ("apps", "v1", "ReplicaSet"));
             let uid = obj["metadata"]["uid"].as_str().unwrap_or_default();
-            let items = api
-                .list(&ListParams::default())
-                .await
-                .map_err(CliError::from_kube("listing replicasets"))?
-                .items
-                .into_iter()
-                .filter(|rs| {
-                    rs.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.uid == uid)
-                })
-                .collect();
-            Ok(list_values(items, &ar))
+            let items = list(api, ListParams::default(), "listing replicasets").await?;
+            Ok(typed(&owned_by(items, uid, false), &ar))
         }
         ("", "Service") => {
-            let (api, ar) = dynamic("discovery.k8s.io", "v1", "EndpointSlice");
-            let items = api
-                .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={name}")))
-                .await
-                .map_err(CliError::from_kube("listing endpointslices"))?
-                .items;
-            Ok(list_values(items, &ar))
+            let (api, ar) = api_of(
+                client,
+                Some(ns),
+                ("discovery.k8s.io", "v1", "EndpointSlice"),
+            );
+            let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
+            Ok(typed(&list(api, lp, "listing endpointslices").await?, &ar))
         }
         ("", "Node") => {
-            let pods: Api<Pod> = Api::all(client.clone());
-            let list = pods
-                .list(&ListParams::default().fields(&format!(
-                    "spec.nodeName={name},status.phase!=Succeeded,status.phase!=Failed"
-                )))
-                .await
-                .map_err(CliError::from_kube("listing the node's pods"))?;
-            let mut out: Vec<Value> = list
-                .items
-                .iter()
-                .filter_map(|p| {
-                    let mut v = serde_json::to_value(p).ok()?;
-                    v["apiVersion"] = "v1".into();
-                    v["kind"] = "Pod".into();
-                    Some(v)
-                })
-                .collect();
-            let lease_ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-                "coordination.k8s.io",
-                "v1",
-                "Lease",
-            ));
-            let leases: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), "kube-node-lease", &lease_ar);
+            let fields =
+                format!("spec.nodeName={name},status.phase!=Succeeded,status.phase!=Failed");
+            let mut out = pods(client, None, ListParams::default().fields(&fields)).await?;
+            let (leases, ar) = api_of(
+                client,
+                Some("kube-node-lease"),
+                ("coordination.k8s.io", "v1", "Lease"),
+            );
             if let Ok(Some(lease)) = leases.get_opt(name).await {
-                out.extend(list_values(vec![lease], &lease_ar));
+                out.extend(typed(&[lease], &ar));
             }
             Ok(out)
         }
         ("apps", "ReplicaSet" | "StatefulSet" | "DaemonSet") => {
             let query = super::selector::to_query(&obj["spec"]["selector"]);
-            pods_in(client, ns, &query).await
+            pods(client, Some(ns), ListParams::default().labels(&query)).await
         }
-        ("", "PersistentVolumeClaim") => pods_in(client, ns, "").await,
+        ("", "PersistentVolumeClaim") => pods(client, Some(ns), ListParams::default()).await,
         ("", "Namespace") => {
             let mut out = Vec::new();
             for kind in ["ResourceQuota", "LimitRange"] {
-                let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-                    "", "v1", kind,
-                ));
-                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), name, &ar);
+                let (api, ar) = api_of(client, Some(name), ("", "v1", kind));
                 // Not every server serves these; the layout then shows none.
-                if let Ok(list) = api.list(&ListParams::default()).await {
-                    out.extend(list_values(list.items, &ar));
+                if let Ok(items) = list(api, ListParams::default(), "listing").await {
+                    out.extend(typed(&items, &ar));
                 }
             }
             Ok(out)
@@ -248,20 +204,17 @@ async fn related(
     }
 }
 
-async fn pods_in(client: &kube::Client, ns: &str, selector: &str) -> Result<Vec<Value>, CliError> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let list = api
-        .list(&ListParams::default().labels(selector))
+/// Pods as JSON objects, in `ns` or everywhere.
+async fn pods(
+    client: &kube::Client,
+    ns: Option<&str>,
+    lp: ListParams,
+) -> Result<Vec<Value>, CliError> {
+    let (api, ar) = api_of(client, ns, ("", "v1", "Pod"));
+    let items = api
+        .list(&lp)
         .await
-        .map_err(CliError::from_kube("listing pods"))?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|p| {
-            let mut v = serde_json::to_value(p).ok()?;
-            v["apiVersion"] = "v1".into();
-            v["kind"] = "Pod".into();
-            Some(v)
-        })
-        .collect())
+        .map_err(CliError::from_kube("listing pods"))?
+        .items;
+    Ok(typed(&items, &ar))
 }

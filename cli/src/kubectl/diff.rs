@@ -31,14 +31,8 @@ pub async fn run(target: &Target, objects: &[Value]) -> Result<(String, bool), C
     let pp = PatchParams::apply("capstan").dry_run().force();
     let mut out = String::new();
     for obj in objects {
-        let r = resources.find_kind(
-            obj["apiVersion"].as_str().unwrap_or_default(),
-            obj["kind"].as_str().unwrap_or_default(),
-        )?;
-        let name = obj["metadata"]["name"]
-            .as_str()
-            .ok_or_else(|| CliError::Input(format!("a {} without metadata.name", obj["kind"])))?;
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or(&default_ns);
+        let (r, name, ns) = resources.locate(obj, &default_ns)?;
+        let (name, ns) = (name.as_str(), ns.as_str());
         let api = r.api(&client, ns);
         let what = format!("diffing {}", r.display_name(name));
         let live = api

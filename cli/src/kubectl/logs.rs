@@ -109,17 +109,7 @@ pub async fn run(target: &Target, args: &LogsArgs) -> Result<String, CliError> {
     for pod in &chosen {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let containers = if args.all_containers {
-            pod.spec
-                .as_ref()
-                .map(|s| {
-                    s.init_containers
-                        .iter()
-                        .flatten()
-                        .chain(s.containers.iter())
-                        .map(|c| c.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default()
+            pods::container_names(pod)
         } else {
             vec![pods::container(pod, args.container.as_deref())?]
         };

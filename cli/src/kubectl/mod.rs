@@ -94,6 +94,10 @@ impl Target {
                 "no usable kubeconfig ({e}); set KUBECONFIG (capstan up prints the line) or pass --kubeconfig"
             ))
         })?;
+        // A dead address fails fast; reads keep kube's long default, which `logs -f`,
+        // `get -w` and `rollout status` need while nothing happens.
+        let mut config = config;
+        config.connect_timeout = Some(std::time::Duration::from_secs(10));
         let namespace = self
             .namespace
             .clone()

@@ -70,15 +70,10 @@ pub async fn resolve(client: &kube::Client, ns: &str, what: &str) -> Result<Vec<
     Ok(list)
 }
 
-/// The container to use: `-c`, else the default-container annotation, else the first
-/// (saying so on stderr when the pod has several).
-pub fn container(pod: &Pod, wanted: Option<&str>) -> Result<String, CliError> {
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let spec = pod.spec.as_ref();
-    let names: Vec<String> = spec
-        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-        .unwrap_or_default();
-    let all: Vec<String> = spec
+/// Every container of the pod, init containers first.
+pub fn container_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .as_ref()
         .map(|s| {
             s.init_containers
                 .iter()
@@ -87,7 +82,18 @@ pub fn container(pod: &Pod, wanted: Option<&str>) -> Result<String, CliError> {
                 .map(|c| c.name.clone())
                 .collect()
         })
+        .unwrap_or_default()
+}
+
+/// The container to use: `-c`, else the default-container annotation, else the first
+/// (saying so on stderr when the pod has several).
+pub fn container(pod: &Pod, wanted: Option<&str>) -> Result<String, CliError> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.as_ref();
+    let names: Vec<String> = spec
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
         .unwrap_or_default();
+    let all = container_names(pod);
     if let Some(w) = wanted {
         if all.iter().any(|n| n == w) {
             return Ok(w.to_string());

@@ -2,8 +2,12 @@
 //! `Deployment` — from the server's discovery, as kubectl resolves them — and the URL paths
 //! of its collections and objects.
 
-use kube::core::ApiResource;
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Discovery, Scope};
+use serde_json::Value;
 
 use super::CliError;
 
@@ -54,16 +58,34 @@ impl Resource {
     }
 }
 
+/// Tries at discovery, the first request every command makes, before giving up.
+const DISCOVERY_ATTEMPTS: u32 = 3;
+
 pub struct Resources {
     all: Vec<Resource>,
 }
 
 impl Resources {
     pub async fn discover(client: &kube::Client) -> Result<Resources, CliError> {
-        let discovery = Discovery::new(client.clone())
-            .run()
-            .await
-            .map_err(CliError::from_kube("discovering the API"))?;
+        // A server that is starting or briefly overloaded gets a few chances, with a line on
+        // stderr per retry so a person knows why nothing happens yet; API errors are final.
+        let mut attempt = 1;
+        let discovery = loop {
+            match Discovery::new(client.clone()).run().await {
+                Ok(d) => break d,
+                Err(e) if attempt < DISCOVERY_ATTEMPTS && !matches!(e, kube::Error::Api(_)) => {
+                    let pause = Duration::from_millis(500 << attempt);
+                    eprintln!(
+                        "capstan: the API server did not answer ({e}); retrying in {:.1} s (attempt {}/{DISCOVERY_ATTEMPTS})",
+                        pause.as_secs_f64(),
+                        attempt + 1
+                    );
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(CliError::from_kube("discovering the API")(e)),
+            }
+        };
         let mut all = Vec::new();
         for group in discovery.groups() {
             // The preferred version of each group, as kubectl picks.
@@ -133,6 +155,28 @@ impl Resources {
             })
     }
 
+    /// The resource, name and namespace of an object read from a file (`default_ns` when
+    /// it names none).
+    pub fn locate(
+        &self,
+        obj: &Value,
+        default_ns: &str,
+    ) -> Result<(&Resource, String, String), CliError> {
+        let r = self.find_kind(
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        )?;
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| CliError::Input(format!("a {} without metadata.name", obj["kind"])))?;
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(default_ns)
+            .to_string();
+        Ok((r, name, ns))
+    }
+
     pub fn all(&self) -> &[Resource] {
         &self.all
     }
@@ -172,4 +216,46 @@ fn short_names(plural: &str) -> Vec<String> {
         _ => &[],
     };
     s.iter().map(|x| x.to_string()).collect()
+}
+
+/// A dynamic client for a kind known in advance, in `namespace` (or cluster-wide).
+pub fn api_of(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    (group, version, kind): (&str, &str, &str),
+) -> (Api<DynamicObject>, ApiResource) {
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let api = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    };
+    (api, ar)
+}
+
+/// Objects as JSON with apiVersion and kind set (list items come without them).
+pub fn typed<T: serde::Serialize>(items: &[T], ar: &ApiResource) -> Vec<Value> {
+    items
+        .iter()
+        .filter_map(|o| serde_json::to_value(o).ok())
+        .map(|mut v| {
+            v["apiVersion"] = Value::String(ar.api_version.clone());
+            v["kind"] = Value::String(ar.kind.clone());
+            v
+        })
+        .collect()
+}
+
+/// The objects in `items` whose owner references include `uid` (only as controller when
+/// `controller_only`).
+pub fn owned_by(items: Vec<DynamicObject>, uid: &str, controller_only: bool) -> Vec<DynamicObject> {
+    items
+        .into_iter()
+        .filter(|o| {
+            o.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.uid == uid && (!controller_only || r.controller == Some(true)))
+        })
+        .collect()
 }

@@ -411,29 +411,13 @@ async fn replica_sets(
 ) -> Result<(DynamicObject, Vec<(i64, Value)>), CliError> {
     let dep = get(t).await?;
     let uid = dep.metadata.uid.clone().unwrap_or_default();
-    let rs_api: kube::Api<DynamicObject> = kube::Api::namespaced_with(
-        client.clone(),
-        ns,
-        &kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-            "apps",
-            "v1",
-            "ReplicaSet",
-        )),
-    );
+    let (rs_api, _) = super::resources::api_of(client, Some(ns), ("apps", "v1", "ReplicaSet"));
     let list = rs_api
         .list(&ListParams::default())
         .await
         .map_err(CliError::from_kube("listing replicasets"))?;
-    let mut out: Vec<(i64, Value)> = list
-        .items
+    let mut out: Vec<(i64, Value)> = super::resources::owned_by(list.items, &uid, true)
         .into_iter()
-        .filter(|rs| {
-            rs.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|o| o.uid == uid && o.controller == Some(true))
-        })
         .filter_map(|rs| {
             let rev = rs
                 .metadata

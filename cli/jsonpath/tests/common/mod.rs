@@ -97,38 +97,36 @@ pub fn pod_list() -> Value {
     })
 }
 
+/// A node with `cpu` and `memory` capacity, an internal IP and a Ready condition.
+fn node(name: &str, cpu: &str, memory: &str, ip: &str, ready: bool) -> Value {
+    let (status, reason) = if ready {
+        ("True", "KubeletReady")
+    } else {
+        ("False", "KubeletNotReady")
+    };
+    json!({
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "status": {
+            "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "addresses": [
+                {"type": "InternalIP", "address": ip},
+                {"type": "Hostname", "address": name}
+            ],
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": status, "reason": reason}
+            ]
+        }
+    })
+}
+
+/// Two nodes: node-a ready and larger, node-b not ready.
 pub fn node_list() -> Value {
     json!({
         "kind": "List",
         "items": [
-            {
-                "metadata": {"name": "node-a", "labels": {"kubernetes.io/hostname": "node-a"}},
-                "status": {
-                    "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"},
-                    "addresses": [
-                        {"type": "InternalIP", "address": "192.168.1.10"},
-                        {"type": "Hostname", "address": "node-a"}
-                    ],
-                    "conditions": [
-                        {"type": "MemoryPressure", "status": "False"},
-                        {"type": "Ready", "status": "True", "reason": "KubeletReady"}
-                    ]
-                }
-            },
-            {
-                "metadata": {"name": "node-b", "labels": {"kubernetes.io/hostname": "node-b"}},
-                "status": {
-                    "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-                    "addresses": [
-                        {"type": "InternalIP", "address": "192.168.1.11"},
-                        {"type": "Hostname", "address": "node-b"}
-                    ],
-                    "conditions": [
-                        {"type": "MemoryPressure", "status": "False"},
-                        {"type": "Ready", "status": "False", "reason": "KubeletNotReady"}
-                    ]
-                }
-            }
+            node("node-a", "8", "16Gi", "192.168.1.10", true),
+            node("node-b", "4", "8Gi", "192.168.1.11", false)
         ]
     })
 }
