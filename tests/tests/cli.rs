@@ -241,6 +241,15 @@ fn server_side_commands() {
         "{changed_text}"
     );
 
+    // describe: kubectl's layout, exactly (the layouts' own goldens are in cli/describe).
+    let described = stdout_ok(capstan(dir, &["describe", "cm", "paint"]), "describe cm");
+    assert_eq!(described, DESCRIBE_PAINT, "{described}");
+    let described = stdout_ok(
+        capstan(dir, &["describe", "configmaps/paint", "-n", "shop"]),
+        "describe TYPE/NAME",
+    );
+    assert_eq!(described, DESCRIBE_PAINT);
+
     // get: templates, custom columns, sorting, no headers, and `No resources found` on stderr.
     for name in ["b-two", "a-one"] {
         let path = dir.join(format!("{name}.yaml"));
@@ -287,6 +296,20 @@ fn server_side_commands() {
     assert_eq!(
         cc,
         "NAME    VALUE   MISSING\na-one   a-one   <none>\nb-two   b-two   <none>\n"
+    );
+    let table = stdout_ok(capstan(dir, &["get", "cm", "-l", "set=x"]), "get table");
+    let ageless: Vec<String> = table
+        .lines()
+        .map(|l| {
+            l.rsplit_once("   ")
+                .map(|(rest, _)| rest.trim_end().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        ageless,
+        ["NAME    DATA", "a-one   1", "b-two   1"],
+        "{table}"
     );
     let sorted = stdout_ok(
         capstan(
@@ -438,3 +461,21 @@ fn server_side_commands() {
         "subcommands in the completion"
     );
 }
+
+const DESCRIBE_PAINT: &str = "Name:         paint
+Namespace:    shop
+Labels:       app=paint
+Annotations:  <none>
+
+Data
+====
+colour:
+----
+red
+
+
+BinaryData
+====
+
+Events:  <none>
+";

@@ -229,6 +229,22 @@ fn pod_commands_against_a_running_cluster() {
         .expect("write");
     let cat = cat.wait_with_output().expect("exec -i ends");
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "through stdin\n");
+    // -it under a pseudo-terminal (util-linux `script`): the remote side gets a TTY, the
+    // local one goes raw and is restored, and the exit code still comes through.
+    let kubeconfig = dir.join("kubeconfig");
+    let line = format!(
+        "{} --kubeconfig {} exec -it {pod} -c main -- sh -c '[ -t 0 ] && [ -t 1 ] && echo terminal-ok; stty size; exit 4'",
+        bin("capstan").display(),
+        kubeconfig.display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script runs");
+    let shown = String::from_utf8_lossy(&tty.stdout).to_string();
+    assert!(shown.contains("terminal-ok"), "{shown}");
+    assert_eq!(tty.status.code(), Some(4), "{shown}");
     let missing = capstan(dir, &["exec", "nope", "--", "true"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
