@@ -63,6 +63,12 @@ enum Command {
         /// Take over fields other managers own.
         #[arg(long)]
         force_conflicts: bool,
+        /// Delete objects applied before that match -l but are no longer in the files.
+        #[arg(long, requires = "selector")]
+        prune: bool,
+        /// Label selector for --prune.
+        #[arg(short = 'l', long)]
+        selector: Option<String>,
     },
     /// Delete objects by type and name, by label, or those in files.
     Delete {
@@ -255,10 +261,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             files,
             recursive,
             force_conflicts,
+            prune,
+            selector,
         } => {
             let run = async {
                 let objects = kubectl::apply::read_objects(&files, recursive)?;
-                kubectl::apply::apply(&target, &objects, force_conflicts).await
+                let prune = if prune { selector.as_deref() } else { None };
+                kubectl::apply::apply(&target, &objects, force_conflicts, prune).await
             };
             print_or_fail(run.await)
         }

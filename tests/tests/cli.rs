@@ -408,6 +408,51 @@ fn server_side_commands() {
         deleted,
         "configmap/a-one deleted\nconfigmap/b-two deleted\nconfigmap/c-three deleted\n"
     );
+    // apply --prune -l: objects applied before that left the file go; others stay.
+    let stack = dir.join("stack");
+    std::fs::create_dir_all(&stack).expect("dir");
+    let cm = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, labels: {{{labels}}}}}\ndata: {{k: v}}\n"
+        )
+    };
+    std::fs::write(stack.join("a.yaml"), cm("keep", "stack: s1")).expect("write");
+    std::fs::write(stack.join("b.yaml"), cm("drop", "stack: s1")).expect("write");
+    let stack_dir = stack.display().to_string();
+    stdout_ok(capstan(dir, &["apply", "-f", &stack_dir]), "apply stack");
+    // Same label, but never applied by capstan: prune leaves it alone.
+    let foreign = dir.join("foreign.json");
+    std::fs::write(&foreign, r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"foreign","labels":{"stack":"s1"}}}"#).expect("write");
+    let created = std::process::Command::new("kubectl")
+        .args(["create", "-f", &foreign.display().to_string()])
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir)
+        .output()
+        .expect("kubectl");
+    assert!(created.status.success(), "{}", stderr_of(&created));
+    std::fs::remove_file(stack.join("b.yaml")).expect("rm");
+    std::fs::write(stack.join("c.yaml"), cm("other", "stack: s2")).expect("write");
+    let pruned = stdout_ok(
+        capstan(
+            dir,
+            &["apply", "-f", &stack_dir, "--prune", "-l", "stack=s1"],
+        ),
+        "apply --prune",
+    );
+    assert_eq!(pruned, "configmap/keep unchanged\nconfigmap/drop pruned\n");
+    assert_eq!(capstan(dir, &["get", "cm", "drop"]).status.code(), Some(1));
+    assert_eq!(
+        capstan(dir, &["get", "cm", "foreign"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        capstan(dir, &["get", "cm", "other"]).status.code(),
+        Some(1),
+        "-l filters what is applied"
+    );
+    let no_selector = capstan(dir, &["apply", "-f", &stack_dir, "--prune"]);
+    assert_ne!(no_selector.status.code(), Some(0));
+
     let events = capstan(dir, &["events", "-n", "kube-system", "--types", "Bogus"]);
     assert_eq!(events.status.code(), Some(1));
 

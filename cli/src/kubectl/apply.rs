@@ -8,6 +8,9 @@ use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
 use serde_json::Value;
 
 use super::resources::{Resource, Resources};
+
+/// The field manager of `capstan apply` (and of `diff`'s dry run).
+pub const MANAGER: &str = "capstan";
 use super::{CliError, Target};
 
 /// Every object in `paths` (files, directories — recursively with `recursive` — or `-` for
@@ -79,21 +82,41 @@ fn collect(p: &Path, recursive: bool, out: &mut Vec<(String, String)>) -> Result
     Ok(())
 }
 
-/// Applies each object; one line per object: `kind.group/name created|configured|unchanged`.
+/// Applies each object; one line per object: `kind.group/name created|configured|unchanged`,
+/// then, with `prune` (a label selector), `kind.group/name pruned` for each object applied
+/// earlier that matches it but is no longer in the files.
 pub async fn apply(
     target: &Target,
     objects: &[Value],
     force_conflicts: bool,
+    prune: Option<&str>,
 ) -> Result<String, CliError> {
     let (client, default_ns) = target.connect().await?;
     let resources = Resources::discover(&client).await?;
-    let mut pp = PatchParams::apply("capstan");
+    let mut pp = PatchParams::apply(MANAGER);
     if force_conflicts {
         pp = pp.force();
     }
+    let mut applied = super::prune::Applied::new();
+    let mut namespaces = std::collections::HashSet::new();
     let mut out = String::new();
     for obj in objects {
         let (r, name, ns) = resources.locate(obj, &default_ns)?;
+        // As kubectl: with -l only the objects the selector picks are applied.
+        if let Some(sel) = prune
+            && !super::selector::matches(sel, &obj["metadata"]["labels"])?
+        {
+            continue;
+        }
+        let scope = if r.namespaced {
+            ns.clone()
+        } else {
+            String::new()
+        };
+        if r.namespaced {
+            namespaces.insert(ns.clone());
+        }
+        applied.insert((r.ar.group.clone(), r.ar.kind.clone(), scope, name.clone()));
         let api = r.api(&client, &ns);
         let what = format!("applying {}", r.display_name(&name));
         let before = api
@@ -112,6 +135,14 @@ pub async fn apply(
             Some(_) => "configured",
         };
         out.push_str(&format!("{} {verb}\n", r.display_name(&name)));
+    }
+    if let Some(sel) = prune {
+        if namespaces.is_empty() {
+            namespaces.insert(default_ns.clone());
+        }
+        let pruned =
+            super::prune::prune(&client, &resources, &applied, &namespaces, sel, MANAGER).await?;
+        out.push_str(&pruned);
     }
     Ok(out)
 }

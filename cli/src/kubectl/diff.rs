@@ -28,7 +28,7 @@ pub fn unified(label: &str, live: &str, merged: &str) -> String {
 pub async fn run(target: &Target, objects: &[Value]) -> Result<(String, bool), CliError> {
     let (client, default_ns) = target.connect().await?;
     let resources = Resources::discover(&client).await?;
-    let pp = PatchParams::apply("capstan").dry_run().force();
+    let pp = PatchParams::apply(super::apply::MANAGER).dry_run().force();
     let mut out = String::new();
     for obj in objects {
         let (r, name, ns) = resources.locate(obj, &default_ns)?;

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod nodes;
 pub mod pods;
 pub mod portforward;
+pub mod prune;
 pub mod refs;
 pub mod resources;
 pub mod rollout;
