@@ -86,12 +86,12 @@ enum Command {
         /// background, foreground or orphan.
         #[arg(long)]
         cascade: Option<String>,
-        /// Wait until the objects are gone.
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        /// Wait until the objects are gone (`--wait=false`: return at once).
+        #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
         wait: bool,
-        /// How long to wait, in seconds.
-        #[arg(long, default_value_t = 60)]
-        timeout: u64,
+        /// How long to wait (30s, 5m; 0: a week, as kubectl).
+        #[arg(long, default_value = "0s")]
+        timeout: String,
     },
     /// Show objects in detail, with their Events, as kubectl describe does.
     Describe(kubectl::describe::DescribeArgs),
@@ -201,11 +201,11 @@ enum ImageCommand {
 /// (an empty result is said on stderr with exit 0).
 fn print_or_fail(r: Result<String, kubectl::CliError>) -> anyhow::Result<()> {
     match r {
-        Ok(text) => {
-            print!("{text}");
-            Ok(())
-        }
-        Err(CliError::NotFound(text)) => {
+        Ok(text) => match kubectl::output::print(&text) {
+            Ok(()) => Ok(()),
+            Err(e) => print_or_fail(Err(e)),
+        },
+        Err(CliError::Empty(text)) => {
             eprintln!("{text}");
             Ok(())
         }
@@ -297,7 +297,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let opts = apply::DeleteArgs {
                     cascade,
                     wait,
-                    timeout: std::time::Duration::from_secs(timeout),
+                    timeout: Some(kubectl::duration::parse(&timeout)?)
+                        .filter(|t| !t.is_zero())
+                        .unwrap_or(kubectl::duration::A_WEEK),
                     selector,
                     all,
                 };

@@ -1,5 +1,6 @@
 //! What Capstan's end-to-end tests and benchmarks share: where the built binaries are, child
-//! processes that are killed when dropped, free ports, and process memory.
+//! processes that are killed when dropped (and whose output lines are read with a timeout),
+//! free ports, and process memory.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -78,6 +79,76 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A child process whose stdout is read line by line on a thread, so that a test waits for
+/// each line with a timeout instead of blocking on a pipe that may never deliver. The child
+/// is SIGKILLed when this is dropped (also when the test panics).
+pub struct LineReader {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl LineReader {
+    /// Starts `cmd` with its stdout piped (stdin and stderr as `cmd` sets them).
+    pub fn spawn(mut cmd: Command) -> LineReader {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        // Reads until EOF (the child exits or is killed), so the child never blocks on, or
+        // dies of, a full or closed pipe while the reader is alive.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        LineReader { child, lines }
+    }
+
+    /// The next line of stdout without its newline; None when none came within `timeout` or
+    /// stdout was closed.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// The next line of stdout, waited for at most `timeout`; panics, naming `what`, when
+    /// none comes or stdout was closed.
+    pub fn line(&self, timeout: Duration, what: &str) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("no line within {timeout:?} while waiting for {what}")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("stdout closed while waiting for {what}")
+            }
+        }
+    }
+}
+
+impl Drop for LineReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True when `program` is an executable file in a `PATH` directory.
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            std::fs::metadata(d.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// A loopback port that was free a moment ago.

@@ -2,9 +2,13 @@
 //! apply (created / unchanged), get (server tables, -o name|yaml, -A, unknown types), delete.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-use capstan_e2e::{bin, repo_root, spawn_control_plane, stdout_ok, wait_control_plane};
+use capstan_e2e::{LineReader, bin, repo_root, spawn_control_plane, stdout_ok, wait_control_plane};
+
+/// How long a `get -w` line may take to show.
+const WATCH_LINE: Duration = Duration::from_secs(20);
 
 fn capstan(dir: &Path, args: &[&str]) -> Output {
     // The kubeconfig flag first: after `--` (exec) it would be the remote command's.
@@ -340,39 +344,78 @@ fn server_side_commands() {
     );
     assert_eq!(bad.status.code(), Some(1));
 
-    // get -w: the initial table, then a row per change.
-    let mut watch = std::process::Command::new(bin("capstan"))
-        .args(["get", "cm", "-w", "-l", "set=x", "--kubeconfig"])
+    // get -w: the initial table, then a row per change. The server sends the column
+    // definitions only with the first event, so later rows must still have their columns.
+    let mut cmd = Command::new(bin("capstan"));
+    cmd.arg("--kubeconfig")
         .arg(dir.join("kubeconfig"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("get -w");
-    let mut reader = std::io::BufReader::new(watch.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    let read_line = |r: &mut std::io::BufReader<std::process::ChildStdout>| {
-        let mut l = String::new();
-        std::io::BufRead::read_line(r, &mut l).expect("read");
-        l
-    };
-    for _ in 0..3 {
-        lines.push(read_line(&mut reader));
-    }
-    assert!(lines[0].starts_with("NAME "), "{lines:?}");
-    let path = dir.join("c-three.yaml");
-    std::fs::write(
-        &path,
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c-three, labels: {set: x}}\ndata: {k: v}\n",
-    )
-    .expect("write");
-    stdout_ok(
-        capstan(dir, &["apply", "-f", &path.display().to_string()]),
-        "apply c-three",
+        .args(["get", "cm", "-w", "-l", "set=x"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let watch = LineReader::spawn(cmd);
+    let header = watch.line(WATCH_LINE, "the get -w header");
+    assert!(header.starts_with("NAME "), "{header:?}");
+    let mut initial: Vec<String> = (0..2)
+        .map(|_| watch.line(WATCH_LINE, "an initial get -w row"))
+        .collect();
+    initial.sort();
+    assert!(
+        initial[0].starts_with("a-one ") && initial[1].starts_with("b-two "),
+        "{initial:?}"
     );
-    let added = read_line(&mut reader);
-    let _ = watch.kill();
-    let _ = watch.wait();
-    assert!(added.starts_with("c-three "), "{added:?}");
+    let apply_cm = |name: &str, labels: &str, value: &str| {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, labels: {{{labels}}}}}\ndata: {{k: {value}}}\n"
+            ),
+        )
+        .expect("write");
+        stdout_ok(
+            capstan(dir, &["apply", "-f", &path.display().to_string()]),
+            &format!("apply {name}"),
+        );
+    };
+    let row_of = |name: &str, what: &str| {
+        let row = watch.line(WATCH_LINE, what);
+        assert!(
+            row.starts_with(&format!("{name} ")),
+            "{what}: {row:?} is not a row of {name}"
+        );
+    };
+    apply_cm("c-three", "set: x", "v");
+    row_of("c-three", "the get -w row of an added object");
+    apply_cm("c-three", "set: x", "v2");
+    row_of("c-three", "the get -w row of a modified object");
+    apply_cm("d-four", "set: x", "v");
+    row_of("d-four", "the get -w row of a second added object");
+    drop(watch);
+
+    // get -w --watch-only on a selector that matches nothing yet: no output until the first
+    // event, then the header and its row.
+    let mut cmd = Command::new(bin("capstan"));
+    cmd.arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args(["get", "cm", "-w", "--watch-only", "-l", "set=later"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let watch = LineReader::spawn(cmd);
+    // Nothing shows when the watch is established: should the first change come before it,
+    // the next one (a new value) is seen instead.
+    let mut first = None;
+    for round in 0..4 {
+        apply_cm("late-one", "set: later", &format!("v{round}"));
+        first = watch.next_line(Duration::from_secs(5));
+        if first.is_some() {
+            break;
+        }
+    }
+    let header = first.expect("no get -w --watch-only output after 4 changes in 20 s");
+    assert!(header.starts_with("NAME "), "{header:?}");
+    let row = watch.line(WATCH_LINE, "the get -w --watch-only row");
+    assert!(row.starts_with("late-one "), "{row:?}");
+    drop(watch);
 
     // wait on a condition-less object with a JSONPath, and for deletion by label.
     let waited = stdout_ok(
@@ -406,7 +449,7 @@ fn server_side_commands() {
     let deleted = stdout_ok(capstan(dir, &["delete", "cm", "-l", "set=x"]), "delete -l");
     assert_eq!(
         deleted,
-        "configmap/a-one deleted\nconfigmap/b-two deleted\nconfigmap/c-three deleted\n"
+        "configmap/a-one deleted\nconfigmap/b-two deleted\nconfigmap/c-three deleted\nconfigmap/d-four deleted\n"
     );
     // apply --prune -l: objects applied before that left the file go; others stay.
     let stack = dir.join("stack");
@@ -479,13 +522,12 @@ fn server_side_commands() {
     assert_eq!(no_ns.status.code(), Some(0));
 
     // A server that is down: retried with a note each time, then the hint to start one.
+    // Port 1 (tcpmux) is never listened on here, so the connection is refused at once; a
+    // port found free a moment ago could be taken by a parallel test meanwhile.
     let dead = dir.join("dead-kubeconfig");
     std::fs::write(
         &dead,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"http://127.0.0.1:{}\"}}}}]\nusers: [{{name: u, user: {{}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n",
-            capstan_e2e::free_port()
-        ),
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"http://127.0.0.1:1\"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
     )
     .expect("write");
     let down = Command::new(bin("capstan"))

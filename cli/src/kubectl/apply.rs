@@ -99,7 +99,6 @@ pub async fn apply(
     }
     let mut applied = super::prune::Applied::new();
     let mut namespaces = std::collections::HashSet::new();
-    let mut out = String::new();
     for obj in objects {
         let (r, name, ns) = resources.locate(obj, &default_ns)?;
         // As kubectl: with -l only the objects the selector picks are applied.
@@ -134,7 +133,8 @@ pub async fn apply(
             }
             Some(_) => "configured",
         };
-        out.push_str(&format!("{} {verb}\n", r.display_name(&name)));
+        // Printed as it happens: if a later object fails, what was applied is still shown.
+        super::output::print(&format!("{} {verb}\n", r.display_name(&name)))?;
     }
     if let Some(sel) = prune {
         if namespaces.is_empty() {
@@ -142,9 +142,9 @@ pub async fn apply(
         }
         let pruned =
             super::prune::prune(&client, &resources, &applied, &namespaces, sel, MANAGER).await?;
-        out.push_str(&pruned);
+        super::output::print(&pruned)?;
     }
-    Ok(out)
+    Ok(String::new())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -202,7 +202,7 @@ pub async fn delete(
         todo.push((r.clone(), ns, name));
     }
     if todo.is_empty() {
-        return Err(CliError::NotFound("No resources found".into()));
+        return Err(CliError::Empty("No resources found".into()));
     }
     let propagation = match args.cascade.as_deref().unwrap_or("background") {
         "background" | "true" => PropagationPolicy::Background,
@@ -218,14 +218,13 @@ pub async fn delete(
         propagation_policy: Some(propagation),
         ..DeleteParams::default()
     };
-    let mut out = String::new();
     for (r, ns, name) in &todo {
         let api = r.api(&client, ns);
         let what = format!("deleting {}", r.display_name(name));
         api.delete(name, &dp)
             .await
             .map_err(CliError::from_kube(&what))?;
-        out.push_str(&format!("{} deleted\n", r.display_name(name)));
+        super::output::print(&format!("{} deleted\n", r.display_name(name)))?;
     }
     if args.wait {
         let start = Instant::now();
@@ -247,5 +246,5 @@ pub async fn delete(
             }
         }
     }
-    Ok(out)
+    Ok(String::new())
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::CliError;
-use super::events::align;
+use super::table::align;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ConfigCommand {

@@ -18,8 +18,8 @@ pub struct DescribeArgs {
     pub selector: Option<String>,
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Leave out the Events section.
-    #[arg(long = "show-events", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Include the Events section (`--show-events=false` leaves it out).
+    #[arg(long = "show-events", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub show_events: bool,
 }
 
@@ -91,9 +91,11 @@ pub async fn run(target: &Target, args: &DescribeArgs) -> Result<String, CliErro
         }
     }
     if found.is_empty() {
-        return Err(CliError::NotFound(format!(
-            "No resources found in {ns} namespace."
-        )));
+        return Err(CliError::Empty(if args.all_namespaces {
+            "No resources found".into()
+        } else {
+            format!("No resources found in {ns} namespace.")
+        }));
     }
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
     let mut sections = Vec::new();

@@ -15,6 +15,23 @@ fn clean(mut v: Value) -> Value {
     v
 }
 
+/// kubectl's masking of Secret values: `***` where both sides agree, `*** (before)` and
+/// `*** (after)` where a value changed, so a diff never prints a secret.
+pub fn mask_secrets(live: &mut Value, merged: &mut Value) {
+    for field in ["data", "stringData"] {
+        let before = live[field].as_object().cloned().unwrap_or_default();
+        let after = merged[field].as_object().cloned().unwrap_or_default();
+        for (k, v) in &before {
+            let same = after.get(k) == Some(v);
+            live[field][k] = Value::String(if same { "***" } else { "*** (before)" }.into());
+        }
+        for (k, v) in &after {
+            let same = before.get(k) == Some(v);
+            merged[field][k] = Value::String(if same { "***" } else { "*** (after)" }.into());
+        }
+    }
+}
+
 /// A unified diff of two YAML texts with kubectl diff's file labels.
 pub fn unified(label: &str, live: &str, merged: &str) -> String {
     similar::TextDiff::from_lines(live, merged)
@@ -43,12 +60,17 @@ pub async fn run(target: &Target, objects: &[Value]) -> Result<(String, bool), C
             .patch(name, &pp, &Patch::Apply(obj))
             .await
             .map_err(CliError::from_kube(&what))?;
-        let to_yaml = |o: &kube::api::DynamicObject| {
-            serde_yaml::to_string(&clean(serde_json::to_value(o).unwrap_or_default()))
-                .unwrap_or_default()
-        };
-        let live_text = live.as_ref().map(to_yaml).unwrap_or_default();
-        let merged_text = to_yaml(&merged);
+        let mut live_value = live
+            .as_ref()
+            .map(|o| clean(serde_json::to_value(o).unwrap_or_default()));
+        let mut merged_value = clean(serde_json::to_value(&merged).unwrap_or_default());
+        if r.ar.group.is_empty() && r.ar.kind == "Secret" {
+            let mut empty = Value::Null;
+            mask_secrets(live_value.as_mut().unwrap_or(&mut empty), &mut merged_value);
+        }
+        let to_yaml = |v: &Value| serde_yaml::to_string(v).unwrap_or_default();
+        let live_text = live_value.as_ref().map(to_yaml).unwrap_or_default();
+        let merged_text = to_yaml(&merged_value);
         let label = format!(
             "{}.{}.{}.{}",
             if r.ar.group.is_empty() {
@@ -74,6 +96,19 @@ pub async fn run(target: &Target, objects: &[Value]) -> Result<(String, bool), C
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secrets_are_masked() {
+        use serde_json::json;
+        let mut live = json!({"data": {"a": "eA==", "b": "eQ=="}});
+        let mut merged = json!({"data": {"a": "eA==", "b": "eg==", "c": "dw=="}});
+        super::mask_secrets(&mut live, &mut merged);
+        assert_eq!(live, json!({"data": {"a": "***", "b": "*** (before)"}}));
+        assert_eq!(
+            merged,
+            json!({"data": {"a": "***", "b": "*** (after)", "c": "*** (after)"}})
+        );
+    }
+
     #[test]
     fn shows_changed_lines() {
         let d = super::unified(

@@ -1,14 +1,13 @@
 //! `capstan events [--for TYPE/NAME] [--types Warning] [-A] [-w]`: Events oldest first, in
 //! kubectl's columns (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE).
 
+use super::resources::Resources;
+use super::table::align;
+use super::{CliError, Target, refs};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use serde_json::Value;
-use std::io::Write;
-
-use super::resources::Resources;
-use super::{CliError, Target, refs};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct EventsArgs {
@@ -109,32 +108,6 @@ fn header(with_ns: bool) -> Vec<String> {
     h
 }
 
-/// Columns padded to the widest cell plus three spaces; the last one unpadded.
-pub fn align(rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = Vec::new();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            if widths.len() <= i {
-                widths.push(0);
-            }
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in rows {
-        let last = r.len().saturating_sub(1);
-        for (i, c) in r.iter().enumerate() {
-            if i == last {
-                out.push_str(c);
-            } else {
-                out.push_str(&format!("{c:<w$}   ", w = widths[i]));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// The sorted table of `events` at `now`.
 pub fn render(events: &[Value], now: i64, with_ns: bool, headers: bool) -> String {
     let mut sorted: Vec<&Value> = events.iter().collect();
@@ -198,7 +171,7 @@ pub async fn run(target: &Target, args: &EventsArgs) -> Result<String, CliError>
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
     if !args.watch {
         if events.is_empty() {
-            return Err(CliError::NotFound(if args.all_namespaces {
+            return Err(CliError::Empty(if args.all_namespaces {
                 "No events found.".into()
             } else {
                 format!("No events found in {ns} namespace.")
@@ -206,41 +179,54 @@ pub async fn run(target: &Target, args: &EventsArgs) -> Result<String, CliError>
         }
         return Ok(render(&events, now, args.all_namespaces, !args.no_headers));
     }
-    let mut out = std::io::stdout();
     let text = render(&events, now, args.all_namespaces, !args.no_headers);
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    super::output::print(&text)?;
     let wp = WatchParams::default().fields(&fields.join(","));
-    let mut stream = api
-        .watch(&wp, &rv)
-        .await
-        .map_err(CliError::from_kube("watching events"))?
-        .boxed();
-    while let Some(ev) = stream.next().await {
-        match ev {
-            Ok(WatchEvent::Added(e)) | Ok(WatchEvent::Modified(e)) => {
-                let v = serde_json::to_value(&e).unwrap_or_default();
-                if !keep(&v) {
-                    continue;
+    let mut rv = rv;
+    // The server ends each watch after a while: resume from the last revision seen, and
+    // from the present when that revision has left the server's window.
+    loop {
+        let mut stream = match api.watch(&wp, &rv).await {
+            Ok(s) => s.boxed(),
+            Err(e @ kube::Error::Api(_)) => return Err(CliError::from_kube("watching events")(e)),
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(WatchEvent::Added(e)) | Ok(WatchEvent::Modified(e)) => {
+                    rv = e.metadata.resource_version.clone().unwrap_or_default();
+                    let v = serde_json::to_value(&e).unwrap_or_default();
+                    if !keep(&v) {
+                        continue;
+                    }
+                    let now = k8s_openapi::jiff::Timestamp::now().as_second();
+                    super::output::print(&align(&[row(&v, now, args.all_namespaces)]))?;
                 }
-                let now = k8s_openapi::jiff::Timestamp::now().as_second();
-                let line = align(&[row(&v, now, args.all_namespaces)]);
-                if out.write_all(line.as_bytes()).is_err() {
+                Ok(WatchEvent::Bookmark(b)) => rv = b.metadata.resource_version,
+                Ok(WatchEvent::Error(e)) if e.code == 410 => {
+                    rv = api
+                        .list_metadata(&ListParams::default().fields(&fields.join(",")).limit(1))
+                        .await
+                        .map_err(CliError::from_kube("listing events"))?
+                        .metadata
+                        .resource_version
+                        .unwrap_or_default();
                     break;
                 }
-                let _ = out.flush();
+                Ok(WatchEvent::Error(e)) => {
+                    return Err(CliError::Api {
+                        what: "watching events".into(),
+                        message: e.message,
+                    });
+                }
+                Ok(WatchEvent::Deleted(_)) => {}
+                Err(_) => break,
             }
-            Ok(WatchEvent::Error(e)) => {
-                return Err(CliError::Api {
-                    what: "watching events".into(),
-                    message: e.message,
-                });
-            }
-            Ok(_) => {}
-            Err(e) => return Err(CliError::Input(format!("watching events: {e}"))),
         }
     }
-    Ok(String::new())
 }
 
 #[cfg(test)]

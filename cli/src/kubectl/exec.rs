@@ -49,8 +49,10 @@ pub async fn run(target: &Target, args: &ExecArgs) -> Result<i32, CliError> {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let container = pods::container(pod, args.container.as_deref())?;
     let api: Api<Pod> = Api::namespaced(client, &ns);
-    let tty = args.tty && terminal::is_tty();
-    if args.tty && !tty {
+    // As kubectl: no TTY without stdin (nothing could interrupt the command), and a TTY
+    // only when stdin is a terminal.
+    let tty = args.tty && args.stdin && terminal::is_tty();
+    if args.tty && args.stdin && !tty {
         eprintln!("Unable to use a TTY - input is not a terminal or the right kind of file");
     }
     let ap = AttachParams::default()
@@ -105,6 +107,9 @@ pub async fn run(target: &Target, args: &ExecArgs) -> Result<i32, CliError> {
                 what: format!("exec in pod/{name}"),
                 message: s.message.unwrap_or_default(),
             });
+        }
+        if code != 0 {
+            eprintln!("command terminated with exit code {code}");
         }
         return Ok(code);
     }
@@ -167,7 +172,7 @@ mod terminal {
     use nix::sys::termios::{self, SetArg, Termios};
 
     pub fn is_tty() -> bool {
-        std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+        std::io::stdin().is_terminal()
     }
 
     /// Restores the saved settings when dropped, also on errors.

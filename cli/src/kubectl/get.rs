@@ -3,8 +3,6 @@
 //! jsonpath-file=…|custom-columns=…|custom-columns-file=…`, `-l`, `--field-selector`, `-A`,
 //! `--show-labels`, `--sort-by`, `--no-headers`, `-w`.
 
-use std::io::Write;
-
 use futures::StreamExt;
 use http::header::ACCEPT;
 use kube::api::{GetParams, ListParams, WatchEvent, WatchParams};
@@ -14,7 +12,7 @@ use serde_json::Value;
 use super::refs::{self, ObjectRef};
 use super::resources::{Resource, Resources};
 use super::table::{self, Options};
-use super::{CliError, Target};
+use super::{CliError, Target, output};
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
@@ -71,7 +69,7 @@ fn printer(output: &str) -> Result<Printer, CliError> {
         "name" => Printer::Name,
         "json" => Printer::Json,
         "yaml" => Printer::Yaml,
-        "jsonpath" | "jsonpath-as-json" => {
+        "jsonpath" => {
             Printer::JsonPath(capstan_jsonpath::Template::parse(arg).map_err(template_err)?)
         }
         "jsonpath-file" => Printer::JsonPath(
@@ -127,20 +125,48 @@ async fn fetch(
         .map_err(CliError::from_kube(&what))
 }
 
+/// The collection's revision now, to watch from without replaying what exists.
+async fn current_revision(
+    client: &kube::Client,
+    r: &Resource,
+    ns: Option<&str>,
+    lp: &ListParams,
+) -> Result<String, CliError> {
+    let api = match ns {
+        Some(ns) => r.api(client, ns),
+        None => kube::Api::all_with(client.clone(), &r.ar),
+    };
+    let list = api
+        .list_metadata(&lp.clone().limit(1))
+        .await
+        .map_err(CliError::from_kube(&format!("listing {}", r.ar.plural)))?;
+    Ok(list.metadata.resource_version.unwrap_or_default())
+}
+
+/// The positions of `objects` in the order of their values at `expr` (a stable sort).
+fn sorted_order(mut objects: Vec<Value>, expr: &str) -> Result<Vec<usize>, CliError> {
+    // Each object carries its position through the sort; the mark never reaches output.
+    for (i, o) in objects.iter_mut().enumerate() {
+        if let Some(map) = o.as_object_mut() {
+            map.insert(POSITION.into(), Value::from(i));
+        }
+    }
+    capstan_jsonpath::sort_by(&mut objects, expr).map_err(|e| CliError::Input(e.to_string()))?;
+    Ok(objects
+        .iter()
+        .map(|o| o[POSITION].as_u64().unwrap_or(0) as usize)
+        .collect())
+}
+
+const POSITION: &str = "__capstanPosition";
+
 /// Table rows in the order of the values at `expr` in each row's object.
 fn sort_rows(table: &mut Value, expr: &str) -> Result<(), CliError> {
     let Some(rows) = table["rows"].as_array_mut() else {
         return Ok(());
     };
-    let mut objects: Vec<Value> = rows.iter().map(|r| r["object"].clone()).collect();
-    let mut order: Vec<usize> = (0..objects.len()).collect();
-    for (i, o) in objects.iter_mut().enumerate() {
-        o["__row"] = Value::from(i);
-    }
-    capstan_jsonpath::sort_by(&mut objects, expr).map_err(|e| CliError::Input(e.to_string()))?;
-    for (slot, o) in order.iter_mut().zip(&objects) {
-        *slot = o["__row"].as_u64().unwrap_or(0) as usize;
-    }
+    let objects: Vec<Value> = rows.iter().map(|r| r["object"].clone()).collect();
+    let order = sorted_order(objects, expr)?;
     let sorted: Vec<Value> = order.iter().map(|&i| rows[i].clone()).collect();
     *rows = sorted;
     Ok(())
@@ -185,15 +211,26 @@ pub async fn run(target: &Target, args: &GetArgs) -> Result<String, CliError> {
         };
         return watch(&client, r, first, args, &namespace, as_table, &printer, &lp).await;
     }
+    let any_cluster_scoped = groups.iter().any(|(r, _)| !r.namespaced);
+    let nothing = || {
+        CliError::Empty(if args.all_namespaces || any_cluster_scoped {
+            "No resources found".into()
+        } else {
+            format!("No resources found in {namespace} namespace.")
+        })
+    };
     if let Printer::Table { wide } = printer {
-        let opts = Options {
-            wide,
-            with_namespace: args.all_namespaces,
-            show_labels: args.show_labels,
-            no_headers: args.no_headers,
-        };
+        let several = groups.len() > 1;
         let mut blocks = Vec::new();
-        for (_, tables) in &mut groups {
+        for (r, tables) in &mut groups {
+            let opts = Options {
+                wide,
+                with_namespace: args.all_namespaces && r.namespaced,
+                show_labels: args.show_labels,
+                no_headers: args.no_headers,
+                // kubectl names rows `kind/name` when several types are listed together.
+                name_prefix: several.then(|| r.display_name("")),
+            };
             if let Some(expr) = &args.sort_by {
                 for t in tables.iter_mut() {
                     sort_rows(t, expr)?;
@@ -205,11 +242,7 @@ pub async fn run(target: &Target, args: &GetArgs) -> Result<String, CliError> {
             }
         }
         if blocks.is_empty() {
-            return Err(CliError::NotFound(if args.all_namespaces {
-                "No resources found".into()
-            } else {
-                format!("No resources found in {namespace} namespace.")
-            }));
+            return Err(nothing());
         }
         return Ok(blocks.join("\n"));
     }
@@ -229,15 +262,9 @@ pub async fn run(target: &Target, args: &GetArgs) -> Result<String, CliError> {
         }
     }
     if let Some(expr) = &args.sort_by {
-        let mut values: Vec<Value> = objects.iter().map(|(_, o)| o.clone()).collect();
-        capstan_jsonpath::sort_by(&mut values, expr).map_err(|e| CliError::Input(e.to_string()))?;
-        let mut sorted = Vec::new();
-        for v in values {
-            if let Some(i) = objects.iter().position(|(_, o)| *o == v) {
-                sorted.push(objects.remove(i));
-            }
-        }
-        objects = sorted;
+        let values: Vec<Value> = objects.iter().map(|(_, o)| o.clone()).collect();
+        let order = sorted_order(values, expr)?;
+        objects = order.into_iter().map(|i| objects[i].clone()).collect();
     }
     let single = objects.len() == 1 && named && wanted.len() == 1;
     let doc = || {
@@ -263,18 +290,16 @@ pub async fn run(target: &Target, args: &GetArgs) -> Result<String, CliError> {
             .map_err(|e| CliError::Input(e.to_string()))?,
         Printer::Columns(c) => {
             let items: Vec<Value> = objects.into_iter().map(|(_, o)| o).collect();
-            if items.is_empty() {
-                return Err(CliError::NotFound(format!(
-                    "No resources found in {namespace} namespace."
-                )));
-            }
+            // An empty list still gets its header line, as kubectl prints it.
             c.render(&items, args.no_headers)
                 .map_err(|e| CliError::Input(e.to_string()))?
         }
     })
 }
 
-/// `-w`: the first answer (unless --watch-only), then one line (or document) per change.
+/// `-w`: the first answer (unless --watch-only), then a row per change, for as long as the
+/// user wants: the server ends each watch after a while, so it is resumed from the last
+/// revision seen (and the list re-read when that revision is too old).
 #[allow(clippy::too_many_arguments)]
 async fn watch(
     client: &kube::Client,
@@ -286,81 +311,122 @@ async fn watch(
     printer: &Printer,
     lp: &ListParams,
 ) -> Result<String, CliError> {
-    let mut out = std::io::stdout();
     let Printer::Table { wide } = printer else {
         return Err(CliError::Input(
             "--watch is supported with the table output (default, -o wide) only".into(),
         ));
     };
+    let names: Vec<String> = refs::parse(&args.objects)?
+        .into_iter()
+        .filter_map(|o| o.name)
+        .collect();
+    if names.len() > 1 {
+        return Err(CliError::Input(
+            "watch is only supported on individual resources and resource collections, but 2 or more resources were found".into(),
+        ));
+    }
+
     let opts = Options {
         wide: *wide,
-        with_namespace: args.all_namespaces,
+        with_namespace: args.all_namespaces && r.namespaced,
         show_labels: args.show_labels,
         no_headers: args.no_headers,
+        name_prefix: None,
     };
     let mut widths = Vec::new();
-    let rv = first
+    // The server sends column definitions with the first table only; later rows reuse them.
+    let mut columns = first
+        .first()
+        .map(|t| t["columnDefinitions"].clone())
+        .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
+    let mut rv = first
         .first()
         .and_then(|t| t["metadata"]["resourceVersion"].as_str())
         .unwrap_or_default()
         .to_string();
+    let mut header_printed = args.no_headers;
     if !args.watch_only {
         let text = table::render(first, &opts, &mut widths);
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        if !text.is_empty() {
+            header_printed = true;
+        }
+        output::print(&text)?;
     }
     let ns = (r.namespaced && !args.all_namespaces).then_some(namespace);
     let mut wp = WatchParams::default();
     if let Some(l) = &lp.label_selector {
         wp = wp.labels(l);
     }
-    if let Some(f) = &lp.field_selector {
-        wp = wp.fields(f);
-    }
-    let names: Vec<String> = refs::parse(&args.objects)?
-        .into_iter()
-        .filter_map(|o| o.name)
-        .collect();
+    let mut fields: Vec<String> = lp.field_selector.iter().cloned().collect();
     if let [one] = names.as_slice() {
-        wp = wp.fields(&format!("metadata.name={one}"));
+        fields.push(format!("metadata.name={one}"));
     }
-    let mut req = Request::new(r.collection_path(ns))
-        .watch(&wp, &rv)
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    if as_table {
-        req.headers_mut()
-            .insert(ACCEPT, http::HeaderValue::from_static(TABLE));
+    if !fields.is_empty() {
+        wp = wp.fields(&fields.join(","));
     }
-    let mut stream = client
-        .request_events::<Value>(req)
-        .await
-        .map_err(CliError::from_kube(&format!("watching {}", r.ar.plural)))?
-        .boxed();
-    let mut header_done = !args.watch_only || args.no_headers;
-    while let Some(ev) = stream.next().await {
-        let table = match ev {
-            Ok(WatchEvent::Added(t)) | Ok(WatchEvent::Modified(t)) | Ok(WatchEvent::Deleted(t)) => {
-                t
-            }
-            Ok(WatchEvent::Bookmark(_)) => continue,
-            Ok(WatchEvent::Error(e)) => {
-                return Err(CliError::Api {
-                    what: format!("watching {}", r.ar.plural),
-                    message: e.message,
-                });
-            }
-            Err(e) => return Err(CliError::Input(format!("watching {}: {e}", r.ar.plural))),
-        };
-        let row_opts = Options {
-            no_headers: header_done,
-            ..opts.clone()
-        };
-        header_done = true;
-        let text = table::render(std::slice::from_ref(&table), &row_opts, &mut widths);
-        if out.write_all(text.as_bytes()).is_err() {
-            break;
+    loop {
+        let mut req = Request::new(r.collection_path(ns))
+            .watch(&wp, &rv)
+            .map_err(|e| CliError::Input(e.to_string()))?;
+        if as_table {
+            req.headers_mut()
+                .insert(ACCEPT, http::HeaderValue::from_static(TABLE));
         }
-        let _ = out.flush();
+        let mut stream = match client.request_events::<Value>(req).await {
+            Ok(s) => s.boxed(),
+            Err(e @ kube::Error::Api(_)) => {
+                return Err(CliError::from_kube(&format!("watching {}", r.ar.plural))(e));
+            }
+            // The connection dropped: try again shortly, as a watch would.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        while let Some(ev) = stream.next().await {
+            let mut table = match ev {
+                Ok(WatchEvent::Added(t))
+                | Ok(WatchEvent::Modified(t))
+                | Ok(WatchEvent::Deleted(t)) => t,
+                Ok(WatchEvent::Bookmark(b)) => {
+                    rv = b.metadata.resource_version;
+                    continue;
+                }
+                // Too old to resume from: go on from the present.
+                Ok(WatchEvent::Error(e)) if e.code == 410 => {
+                    rv = current_revision(client, r, ns, lp).await?;
+                    break;
+                }
+                Ok(WatchEvent::Error(e)) => {
+                    return Err(CliError::Api {
+                        what: format!("watching {}", r.ar.plural),
+                        message: e.message,
+                    });
+                }
+                Err(_) => break,
+            };
+            if let Some(v) = table["rows"][0]["object"]["metadata"]["resourceVersion"].as_str() {
+                rv = v.to_string();
+            }
+            match &columns {
+                _ if table["columnDefinitions"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty()) =>
+                {
+                    columns = Some(table["columnDefinitions"].clone());
+                }
+                Some(c) => table["columnDefinitions"] = c.clone(),
+                None => {}
+            }
+            let row_opts = Options {
+                no_headers: header_printed,
+                ..opts.clone()
+            };
+            let text = table::render(std::slice::from_ref(&table), &row_opts, &mut widths);
+            if !text.is_empty() {
+                header_printed = true;
+            }
+            output::print(&text)?;
+        }
     }
-    Ok(String::new())
 }

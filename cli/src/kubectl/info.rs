@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::events::align;
 use super::resources::{Resource, Resources};
+use super::table::align;
 use super::{CliError, Target};
 
 pub async fn version(target: &Target, output: Option<&str>) -> Result<String, CliError> {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use futures::{AsyncBufReadExt, TryStreamExt};
+use futures::AsyncBufReadExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 
@@ -33,7 +33,8 @@ pub struct LogsArgs {
     /// Every container of the pod(s).
     #[arg(long)]
     pub all_containers: bool,
-    /// Start each line with [pod/NAME/CONTAINER].
+    /// Start each line with [pod/NAME/CONTAINER] (several streams are otherwise unmarked, as
+    /// with kubectl).
     #[arg(long)]
     pub prefix: bool,
     /// Logs of every pod the selector matches.
@@ -42,33 +43,6 @@ pub struct LogsArgs {
     /// At most this many concurrent streams with -l / --all-containers -f.
     #[arg(long, default_value_t = 5)]
     pub max_log_requests: usize,
-}
-
-/// A Go-style duration (`90s`, `5m`, `1h30m`) in seconds.
-pub fn parse_duration(s: &str) -> Result<i64, CliError> {
-    let bad = || CliError::Input(format!("invalid duration \"{s}\" (use e.g. 30s, 5m, 2h)"));
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for ch in s.chars() {
-        if ch.is_ascii_digit() {
-            num.push(ch);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        total += n * match ch {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return Err(bad()),
-        };
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(total)
 }
 
 pub async fn run(target: &Target, args: &LogsArgs) -> Result<String, CliError> {
@@ -93,7 +67,7 @@ pub async fn run(target: &Target, args: &LogsArgs) -> Result<String, CliError> {
                 .map_err(CliError::from_kube("listing pods"))?
                 .items;
             if list.is_empty() {
-                return Err(CliError::Input(format!(
+                return Err(CliError::Empty(format!(
                     "No resources found in {ns} namespace."
                 )));
             }
@@ -124,17 +98,26 @@ pub async fn run(target: &Target, args: &LogsArgs) -> Result<String, CliError> {
             args.max_log_requests
         )));
     }
-    let since_seconds = args.since.as_deref().map(parse_duration).transpose()?;
+    let since_seconds = args
+        .since
+        .as_deref()
+        .map(super::duration::seconds)
+        .transpose()?;
     let lp = |container: &str| LogParams {
         container: Some(container.to_string()),
         follow: args.follow,
         previous: args.previous,
-        tail_lines: (args.tail >= 0).then_some(args.tail),
+        // kubectl shows the last 10 lines per pod when a selector picks the pods.
+        tail_lines: match (args.tail, &args.selector) {
+            (t, _) if t >= 0 => Some(t),
+            (_, Some(_)) => Some(10),
+            _ => None,
+        },
         since_seconds,
         timestamps: args.timestamps,
         ..LogParams::default()
     };
-    let prefix = args.prefix || (streams.len() > 1 && args.follow);
+    let prefix = args.prefix;
     if args.follow {
         // Every stream at once; each line goes out whole so lines never interleave mid-way.
         let tasks = streams.iter().map(|(pod, c)| {
@@ -164,35 +147,28 @@ async fn copy_stream(
         .log_stream(pod, params)
         .await
         .map_err(CliError::from_kube(&what))?;
-    let mut lines = reader.lines();
+    let mut reader = reader;
     let out = std::io::stdout();
-    while let Some(line) = lines
-        .try_next()
-        .await
-        .map_err(|e| CliError::Input(format!("{what}: {e}")))?
-    {
-        let text = format!("{}{line}\n", label.unwrap_or_default());
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // Bytes, not text: a container may write anything, and it is passed on unchanged.
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| CliError::Input(format!("{what}: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
         // Whole lines under the lock, so concurrent streams never interleave mid-line.
         let mut locked = out.lock();
-        if locked.write_all(text.as_bytes()).is_err() {
+        let written = locked
+            .write_all(label.unwrap_or_default().as_bytes())
+            .and_then(|()| locked.write_all(&line))
+            .and_then(|()| locked.flush());
+        if written.is_err() {
             // The reader of our output went away (`| head`): stop quietly, as kubectl does.
             return Ok(());
         }
-        let _ = locked.flush();
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap(), 90);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5d").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

@@ -6,12 +6,14 @@ pub mod apply;
 pub mod config;
 pub mod describe;
 pub mod diff;
+pub mod duration;
 pub mod events;
 pub mod exec;
 pub mod get;
 pub mod info;
 pub mod logs;
 pub mod nodes;
+pub mod output;
 pub mod pods;
 pub mod portforward;
 pub mod prune;
@@ -37,9 +39,9 @@ pub enum CliError {
     UnknownResource { what: String, near: String },
     #[error("{0}")]
     Input(String),
-    /// Nothing matched: kubectl says so on stderr and still exits 0.
+    /// An empty answer, not a failure: kubectl says so on stderr and still exits 0.
     #[error("{0}")]
-    NotFound(String),
+    Empty(String),
 }
 
 impl CliError {

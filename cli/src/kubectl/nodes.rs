@@ -74,11 +74,10 @@ pub async fn set_unschedulable(
 
 pub async fn cordon(target: &Target, nodes: &[String], on: bool) -> Result<String, CliError> {
     let (client, _) = target.connect().await?;
-    let mut out = String::new();
     for n in nodes {
-        out.push_str(&set_unschedulable(&client, n, on).await?);
+        super::output::print(&set_unschedulable(&client, n, on).await?)?;
     }
-    Ok(out)
+    Ok(String::new())
 }
 
 /// Why a pod may not be evicted without a flag; None when it may (or is skipped).
@@ -137,14 +136,10 @@ pub fn judge(pod: &Pod, args: &DrainArgs) -> Verdict {
 
 pub async fn drain(target: &Target, args: &DrainArgs) -> Result<String, CliError> {
     let (client, _) = target.connect().await?;
-    let timeout = match args.timeout.as_str() {
-        "0" => None,
-        t => Some(Duration::from_secs(
-            super::logs::parse_duration(t)?.max(0) as u64
-        )),
-    };
+    // Zero means no limit, as for kubectl.
+    let timeout = Some(super::duration::parse(&args.timeout)?).filter(|t| !t.is_zero());
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    print!("{}", set_unschedulable(&client, &args.node, true).await?);
+    super::output::print(&set_unschedulable(&client, &args.node, true).await?)?;
     let all: Api<Pod> = Api::all(client.clone());
     let mut lp = ListParams::default().fields(&format!("spec.nodeName={}", args.node));
     if let Some(s) = &args.pod_selector {
@@ -215,7 +210,7 @@ async fn evict_one(
     let name = pod.metadata.name.clone().unwrap_or_default();
     let uid = pod.metadata.uid.clone();
     let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    println!("evicting pod {ns}/{name}");
+    super::output::print(&format!("evicting pod {ns}/{name}\n"))?;
     let past =
         |d: Option<tokio::time::Instant>| d.is_some_and(|d| tokio::time::Instant::now() >= d);
     loop {
@@ -264,6 +259,9 @@ async fn evict_one(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    println!("pod/{name} evicted");
+    super::output::print(&format!(
+        "pod/{name} {}\n",
+        if delete_only { "deleted" } else { "evicted" }
+    ))?;
     Ok(())
 }

@@ -9,8 +9,8 @@ use super::refs::ObjectRef;
 use super::resources::Resources;
 use super::{CliError, selector};
 
-/// The pods named by `what`: one for a pod name, the selected ones for a workload,
-/// ready and newest first (the first is the one single-pod commands use).
+/// The pods named by `what`: one for a pod name, the selected ones for a workload, the one
+/// single-pod commands use first.
 pub async fn resolve(client: &kube::Client, ns: &str, what: &str) -> Result<Vec<Pod>, CliError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let (kind, name) = match what.split_once('/') {
@@ -57,15 +57,20 @@ pub async fn resolve(client: &kube::Client, ns: &str, what: &str) -> Result<Vec<
             res.display_name(&name)
         )));
     }
-    // Running and ready first, then the newest, as kubectl's choice of a "best" pod.
+    // kubectl's order for logs: on a node, running, ready, fewer restarts, then the oldest.
     list.sort_by_key(|p| {
         let st = p.status.as_ref();
+        let assigned = p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some();
         let running = st.and_then(|s| s.phase.as_deref()) == Some("Running");
         let ready = st
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let restarts: i32 = st
+            .and_then(|s| s.container_statuses.as_ref())
+            .map(|cs| cs.iter().map(|c| c.restart_count).sum())
+            .unwrap_or(0);
         let created = p.metadata.creation_timestamp.as_ref().map(|t| t.0);
-        (!running, !ready, std::cmp::Reverse(created))
+        (!assigned, !running, !ready, restarts, created)
     });
     Ok(list)
 }

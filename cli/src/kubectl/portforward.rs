@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::Api;
 use tokio::net::TcpListener;
 
-use super::{CliError, Target, pods};
+use super::{CliError, Target, output, pods};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct PortForwardArgs {
@@ -131,15 +131,28 @@ pub async fn run(target: &Target, args: &PortForwardArgs) -> Result<String, CliE
         let bound = listener
             .local_addr()
             .map_err(|e| CliError::Input(e.to_string()))?;
-        println!("Forwarding from {bound} -> {remote}");
+        output::print(&format!("Forwarding from {bound} -> {remote}\n"))?;
         let api = api.clone();
         let name = name.clone();
         tasks.push(tokio::spawn(async move {
+            let mut pause = std::time::Duration::from_millis(100);
             loop {
-                let Ok((mut conn, _)) = listener.accept().await else {
-                    continue;
+                let mut conn = match listener.accept().await {
+                    Ok((c, _)) => {
+                        pause = std::time::Duration::from_millis(100);
+                        c
+                    }
+                    // Out of file descriptors and the like: say so and back off, not spin.
+                    Err(e) => {
+                        eprintln!("E: accepting a connection on {bound}: {e}");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+                        continue;
+                    }
                 };
-                println!("Handling connection for {}", bound.port());
+                if output::print(&format!("Handling connection for {}\n", bound.port())).is_err() {
+                    return;
+                }
                 let api = api.clone();
                 let name = name.clone();
                 tokio::spawn(async move {

@@ -125,7 +125,7 @@ impl Resources {
                 .all
                 .iter()
                 .map(|r| r.ar.plural.as_str())
-                .filter(|p| p.starts_with(&name[..name.len().min(2)]))
+                .filter(|p| p.starts_with(&name.chars().take(2).collect::<String>()))
                 .collect();
             near.sort();
             near.dedup();

@@ -2,8 +2,7 @@
 //! StatefulSets and DaemonSets (status, restart). `status` watches the object and shows a
 //! live bar of updated/ready/available replicas on a terminal, kubectl's messages otherwise.
 
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::io::IsTerminal;
 
 use futures::StreamExt;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::refs::{self, ObjectRef};
 use super::resources::{Resource, Resources};
-use super::{CliError, Target};
+use super::{CliError, Target, output};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
@@ -22,12 +21,12 @@ pub enum RolloutCommand {
     /// Watch a rollout until it completes (or fails, or --timeout passes).
     Status {
         objects: Vec<String>,
-        /// Stop after the first status instead of watching.
-        #[arg(short = 'w', long, default_value_t = true, action = clap::ArgAction::Set)]
+        /// Watch until done (`--watch=false`: print the status once).
+        #[arg(short = 'w', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
         watch: bool,
-        /// Give up after this many seconds (0: never).
-        #[arg(long, default_value_t = 0)]
-        timeout: u64,
+        /// Give up after this long (30s, 5m; 0: never).
+        #[arg(long, default_value = "0s")]
+        timeout: String,
     },
     /// The revisions of a Deployment, with their change causes.
     History {
@@ -98,7 +97,7 @@ pub async fn run(target: &Target, cmd: &RolloutCommand) -> Result<String, CliErr
         } => {
             let (_, _, targets) = resolve(target, objects).await?;
             for t in &targets {
-                status(t, *watch, *timeout).await?;
+                status(t, *watch, timeout).await?;
             }
             Ok(String::new())
         }
@@ -125,6 +124,14 @@ pub async fn run(target: &Target, cmd: &RolloutCommand) -> Result<String, CliErr
             let (_, _, targets) = resolve(target, objects).await?;
             let mut out = String::new();
             for t in &targets {
+                if t.r.ar.kind == "Deployment"
+                    && get(t).await?.data["spec"]["paused"].as_bool() == Some(true)
+                {
+                    return Err(CliError::Input(format!(
+                        "{}: can't restart paused deployment (run rollout resume first)",
+                        t.r.display_name(&t.name)
+                    )));
+                }
                 let now = k8s_openapi::jiff::Timestamp::now()
                     .strftime("%Y-%m-%dT%H:%M:%SZ")
                     .to_string();
@@ -349,20 +356,24 @@ pub fn bar(p: &Progress, width: usize) -> String {
     s
 }
 
-async fn status(t: &Target1, watch: bool, timeout: u64) -> Result<(), CliError> {
+async fn status(t: &Target1, watch: bool, timeout: &str) -> Result<(), CliError> {
+    let timeout = super::duration::parse(timeout)?;
     let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // A missing object is an error now, not a wait that never ends.
+    get(t).await?;
     let config = watcher::Config::default().fields(&format!("metadata.name={}", t.name));
-    let mut stream = watcher(t.api.clone(), config).applied_objects().boxed();
-    let deadline =
-        (timeout > 0).then(|| tokio::time::Instant::now() + Duration::from_secs(timeout));
+    // Transport errors back off and resume; only the object's end or the deadline stop us.
+    let mut stream = watcher(t.api.clone(), config).default_backoff().boxed();
+    let deadline = (!timeout.is_zero()).then(|| tokio::time::Instant::now() + timeout);
     let mut last = String::new();
+    let mut seen_in_listing = false;
     loop {
         let next = match deadline {
             Some(d) => match tokio::time::timeout_at(d, stream.next()).await {
                 Ok(n) => n,
                 Err(_) => {
                     if tty {
-                        println!();
+                        output::print("\n")?;
                     }
                     return Err(CliError::Input(
                         "timed out waiting for the condition".into(),
@@ -372,31 +383,45 @@ async fn status(t: &Target1, watch: bool, timeout: u64) -> Result<(), CliError> 
             None => stream.next().await,
         };
         let obj = match next {
-            Some(Ok(o)) => o,
-            Some(Err(e)) => {
+            Some(Ok(watcher::Event::Apply(o))) => o,
+            Some(Ok(watcher::Event::InitApply(o))) => {
+                seen_in_listing = true;
+                o
+            }
+            Some(Ok(watcher::Event::Init)) => {
+                seen_in_listing = false;
+                continue;
+            }
+            Some(Ok(watcher::Event::InitDone)) if seen_in_listing => continue,
+            Some(Ok(watcher::Event::InitDone | watcher::Event::Delete(_))) => {
                 return Err(CliError::Input(format!(
-                    "watching {}: {e}",
+                    "{} has been deleted",
                     t.r.display_name(&t.name)
                 )));
             }
+            Some(Err(_)) => continue,
             None => return Err(CliError::Input("the watch ended".into())),
         };
         let value = serde_json::to_value(&obj).unwrap_or_default();
         let p = progress(&t.r.ar.kind, &value);
-        if tty {
-            print!("\r\x1b[2K{}", bar(&p, 20));
-            if p.done || p.failed {
-                println!();
-            }
-        }
-        if p.message != last && (!tty || p.done || p.failed) {
-            println!("{}", p.message);
-        }
-        let _ = std::io::stdout().flush();
-        last = p.message.clone();
         if p.failed {
+            if tty {
+                output::print("\n")?;
+            }
             return Err(CliError::Input(p.message));
         }
+        let mut text = String::new();
+        if tty {
+            text.push_str(&format!("\r\x1b[2K{}", bar(&p, 20)));
+            if p.done {
+                text.push('\n');
+            }
+        }
+        if p.message != last && (!tty || p.done) {
+            text.push_str(&format!("{}\n", p.message));
+        }
+        output::print(&text)?;
+        last = p.message.clone();
         if p.done || !watch {
             return Ok(());
         }
@@ -432,6 +457,16 @@ async fn replica_sets(
     Ok((dep, out))
 }
 
+/// A ReplicaSet's pod template as its Deployment had it (without the hash label the
+/// Deployment controller adds).
+fn template_of(rs: &Value) -> Value {
+    let mut template = rs["spec"]["template"].clone();
+    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
+        labels.remove("pod-template-hash");
+    }
+    template
+}
+
 async fn history(
     client: &kube::Client,
     ns: &str,
@@ -447,10 +482,7 @@ async fn history(
                 "unable to find the specified revision {want}"
             )));
         };
-        let mut template = rs["spec"]["template"].clone();
-        if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-            labels.remove("pod-template-hash");
-        }
+        let template = template_of(rs);
         let yaml = serde_yaml::to_string(&template).unwrap_or_default();
         let indented: String = yaml.lines().map(|l| format!("  {l}\n")).collect();
         return Ok(format!(
@@ -501,10 +533,7 @@ async fn undo(
             format!("unable to find specified revision {to_revision} in history")
         }));
     };
-    let mut template = rs["spec"]["template"].clone();
-    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-        labels.remove("pod-template-hash");
-    }
+    let template = template_of(rs);
     if template == dep.data["spec"]["template"] {
         return Ok(format!(
             "{display} skipped rollback (current template already matches revision {rev})\n"

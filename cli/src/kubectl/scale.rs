@@ -30,7 +30,6 @@ pub async fn run(target: &Target, args: &ScaleArgs) -> Result<String, CliError> 
     }
     let (client, ns) = target.connect().await?;
     let resources = Resources::discover(&client).await?;
-    let mut out = String::new();
     for ObjectRef { kind, name } in refs::parse(&args.objects)? {
         let Some(name) = name else {
             return Err(CliError::Input(format!(
@@ -64,7 +63,7 @@ pub async fn run(target: &Target, args: &ScaleArgs) -> Result<String, CliError> 
         )
         .await
         .map_err(CliError::from_kube(&what))?;
-        out.push_str(&format!("{} scaled\n", r.display_name(&name)));
+        super::output::print(&format!("{} scaled\n", r.display_name(&name)))?;
     }
-    Ok(out)
+    Ok(String::new())
 }

@@ -10,6 +10,8 @@ pub struct Options {
     pub with_namespace: bool,
     pub show_labels: bool,
     pub no_headers: bool,
+    /// Put before each row's first cell (`pod/`), when several types share one output.
+    pub name_prefix: Option<String>,
 }
 
 fn cell(v: &Value) -> String {
@@ -72,8 +74,12 @@ pub fn render(tables: &[Value], opts: &Options, widths: &mut Vec<usize>) -> Stri
                         .to_string(),
                 );
             }
-            for (i, _) in &columns {
-                line.push(cells.get(*i).map(cell).unwrap_or_default());
+            for (n, (i, _)) in columns.iter().enumerate() {
+                let text = cells.get(*i).map(cell).unwrap_or_default();
+                match (&opts.name_prefix, n) {
+                    (Some(p), 0) => line.push(format!("{p}{text}")),
+                    _ => line.push(text),
+                }
             }
             if opts.show_labels {
                 line.push(labels(row));
@@ -99,6 +105,32 @@ pub fn render(tables: &[Value], opts: &Options, widths: &mut Vec<usize>) -> Stri
                 out.push_str(c);
             } else {
                 out.push_str(&format!("{c:<width$}   ", width = w));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Columns padded to the widest cell plus three spaces; the last one unpadded.
+pub fn align(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let last = r.len().saturating_sub(1);
+        for (i, c) in r.iter().enumerate() {
+            if i == last {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}   ", w = widths[i]));
             }
         }
         out.push('\n');
@@ -142,6 +174,7 @@ mod tests {
                 with_namespace: true,
                 show_labels: true,
                 no_headers: false,
+                name_prefix: None,
             },
             &mut Vec::new(),
         );

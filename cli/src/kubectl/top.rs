@@ -7,7 +7,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 
 use capstan_api_types::quantity;
 
-use super::events::align;
+use super::table::align;
 use super::{CliError, Target};
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -148,9 +148,11 @@ pub async fn run(target: &Target, cmd: &TopCommand) -> Result<String, CliError> 
                 rows.push(row);
             }
             if rows.len() == 1 {
-                return Err(CliError::NotFound(format!(
-                    "No resources found in {ns} namespace."
-                )));
+                return Err(CliError::Empty(if *all_namespaces {
+                    "No resources found".into()
+                } else {
+                    format!("No resources found in {ns} namespace.")
+                }));
             }
             Ok(align(&rows))
         }

@@ -69,18 +69,27 @@ pub fn parse_for(s: &str) -> Result<Condition, CliError> {
 pub fn met(obj: &Value, cond: &Condition) -> bool {
     match cond {
         Condition::Delete => false,
-        Condition::Status(name, want) => obj["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| {
-                c["type"]
-                    .as_str()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
-                    && c["status"]
+        Condition::Status(name, want) => {
+            // A condition written for an older generation says nothing about this one.
+            let generation = obj["metadata"]["generation"].as_i64().unwrap_or(0);
+            obj["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    let observed = c["observedGeneration"]
+                        .as_i64()
+                        .or_else(|| obj["status"]["observedGeneration"].as_i64())
+                        .unwrap_or(generation);
+                    c["type"]
                         .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(want))
-            }),
+                        .is_some_and(|t| t.eq_ignore_ascii_case(name))
+                        && c["status"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(want))
+                        && observed >= generation
+                })
+        }
         Condition::JsonPath(path, want) => capstan_jsonpath::Template::parse(path)
             .and_then(|t| t.render(obj, true))
             .is_ok_and(|got| got == *want || (want.is_empty() && !got.is_empty())),
@@ -89,11 +98,7 @@ pub fn met(obj: &Value, cond: &Condition) -> bool {
 
 pub async fn run(target: &Target, args: &WaitArgs) -> Result<String, CliError> {
     let cond = parse_for(&args.for_)?;
-    let timeout = if args.timeout == "0" {
-        Duration::ZERO
-    } else {
-        Duration::from_secs(super::logs::parse_duration(&args.timeout)?.max(0) as u64)
-    };
+    let timeout = super::duration::parse(&args.timeout)?;
     let (client, ns) = target.connect().await?;
     let resources = Resources::discover(&client).await?;
     let mut todo: Vec<(Resource, String)> = Vec::new();
@@ -123,10 +128,13 @@ pub async fn run(target: &Target, args: &WaitArgs) -> Result<String, CliError> {
         }
     }
     if todo.is_empty() {
+        // Nothing left is what --for=delete waits for; anything else needs an object.
+        if cond == Condition::Delete {
+            return Ok(String::new());
+        }
         return Err(CliError::Input("no matching resources found".into()));
     }
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut out = String::new();
     for (r, name) in &todo {
         let api = r.api(&client, &ns);
         let shown = r.display_name(name);
@@ -147,16 +155,10 @@ pub async fn run(target: &Target, args: &WaitArgs) -> Result<String, CliError> {
                 (c, Some(o)) => met(&serde_json::to_value(o).unwrap_or_default(), c),
             };
             if done {
-                let verb = if cond == Condition::Delete {
-                    "deleted"
-                } else {
-                    "condition met"
-                };
-                out.push_str(&format!("{shown} {verb}\n"));
+                super::output::print(&format!("{shown} condition met\n"))?;
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                print!("{out}");
                 return Err(CliError::Input(format!(
                     "timed out waiting for the condition on {}/{name}",
                     r.ar.plural
@@ -165,7 +167,7 @@ pub async fn run(target: &Target, args: &WaitArgs) -> Result<String, CliError> {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    Ok(out)
+    Ok(String::new())
 }
 
 #[cfg(test)]
@@ -180,6 +182,9 @@ mod tests {
         assert!(met(&pod, &parse_for("condition=ready=true").unwrap()));
         assert!(!met(&pod, &parse_for("condition=Ready=False").unwrap()));
         assert!(!met(&pod, &parse_for("condition=Available").unwrap()));
+        let stale = json!({"metadata": {"generation": 3}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Available", "status": "True"}]}});
+        assert!(!met(&stale, &parse_for("condition=Available").unwrap()));
         assert_eq!(parse_for("delete").unwrap(), Condition::Delete);
         assert!(parse_for("bogus").is_err());
     }
