@@ -72,8 +72,13 @@ pub async fn manage_replicas(
             ctx.expectations.creation_observed(key);
         }
         if unknown > 0 {
-            ctx.expectations
-                .observe_later(key, unknown, Vec::new(), UNKNOWN_OUTCOME_SETTLE);
+            ctx.expectations.observe_later(
+                key,
+                unknown,
+                Vec::new(),
+                UNKNOWN_OUTCOME_SETTLE,
+                ctx.shared.pods.health(),
+            );
         }
         if let Some(e) = errors.into_iter().next() {
             ctx.shared
@@ -120,6 +125,7 @@ pub async fn manage_replicas(
                             0,
                             vec![pod_id(p)],
                             UNKNOWN_OUTCOME_SETTLE,
+                            ctx.shared.pods.health(),
                         );
                     } else {
                         ctx.expectations.deletion_observed(key, &pod_id(p));

@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::runtime::informer::Health;
+
 /// Kubernetes uses five minutes; long enough for a slow API server, short enough to recover.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 
@@ -96,19 +98,48 @@ impl Expectations {
     }
 
     /// Writes whose outcome is unknown (see `error::outcome_unknown`): if they happened, the
-    /// watch shows them; if not, they are counted as observed after `settle`, so the owner
-    /// neither acts on a cache that misses them (creating or deleting twice) nor waits the
-    /// whole TTL. Needs a tokio runtime.
+    /// watch shows them; if not, they are counted as observed once the watch (`health`) has
+    /// shown it would have seen them — `settle` of unbroken watching after them, or a full
+    /// relist since — so the owner neither acts on a cache that misses them (creating or
+    /// deleting twice) nor waits the whole TTL. Needs a tokio runtime.
     pub fn observe_later(
         self: &std::sync::Arc<Self>,
         key: &str,
         creations: usize,
         deletions: Vec<String>,
         settle: Duration,
+        mut health: tokio::sync::watch::Receiver<Health>,
     ) {
         let (me, key) = (self.clone(), key.to_string());
+        let issued = tokio::time::Instant::now();
+        let ttl = self.ttl;
         tokio::spawn(async move {
-            tokio::time::sleep(settle).await;
+            // Settled once the watch has run unbroken for `settle` after the writes, or has
+            // listed everything again since them (a write that happened is in that list). A
+            // watch that is down proves nothing: counting the writes as failed then is how a
+            // controller creates pods twice after an API server restart.
+            loop {
+                let settled = match *health.borrow() {
+                    Health::Watching(listed) => {
+                        listed > issued || tokio::time::Instant::now() >= issued + settle
+                    }
+                    Health::Broken => false,
+                };
+                if settled || issued.elapsed() >= ttl {
+                    break;
+                }
+                // Wake when the health changes, or when `settle` runs out, or to re-check.
+                let recheck = tokio::time::Instant::now() + Duration::from_millis(500);
+                let wake = match *health.borrow() {
+                    Health::Watching(_) => (issued + settle).min(recheck),
+                    Health::Broken => recheck,
+                };
+                let changed = tokio::time::timeout_at(wake, health.changed()).await;
+                // The informer is gone (shutting down): poll rather than spin.
+                if matches!(changed, Ok(Err(_))) {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
             for _ in 0..creations {
                 me.creation_observed(&key);
             }
@@ -167,10 +198,31 @@ mod tests {
         e.expect("ns/rs", 3, ["ns/old".to_string()]);
         // One create failed for sure, two may have happened; the delete too.
         e.creation_observed("ns/rs");
-        e.observe_later("ns/rs", 2, vec!["ns/old".into()], Duration::from_millis(50));
+        let (_health_tx, health) =
+            tokio::sync::watch::channel(Health::Watching(tokio::time::Instant::now()));
+        e.observe_later(
+            "ns/rs",
+            2,
+            vec!["ns/old".into()],
+            Duration::from_millis(50),
+            health,
+        );
         e.creation_observed("ns/rs"); // one of them did happen: the watch shows it
         assert!(!e.satisfied("ns/rs"), "still waiting for the other");
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert!(e.satisfied("ns/rs"), "settled after the grace");
+    }
+
+    #[tokio::test]
+    async fn unknown_outcomes_wait_for_a_watch_that_works() {
+        let e = std::sync::Arc::new(Expectations::default());
+        e.expect_creations("ns/rs", 1);
+        let (health_tx, health) = tokio::sync::watch::channel(Health::Broken);
+        e.observe_later("ns/rs", 1, Vec::new(), Duration::from_millis(50), health);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!e.satisfied("ns/rs"), "a broken watch proves nothing");
+        health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(e.satisfied("ns/rs"), "a relist after the write settles it");
     }
 }

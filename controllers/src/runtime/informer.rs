@@ -53,6 +53,16 @@ where
     /// Flips to true after the first complete list. Not `Store::wait_until_ready`: that
     /// wakes only one of several concurrent waiters.
     synced: watch::Receiver<bool>,
+    health: watch::Receiver<Health>,
+}
+
+/// Whether the watch behind an informer is running, and since when its store is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Not (yet, or no longer) watching: the store may miss recent changes.
+    Broken,
+    /// Listed (at this moment) and watching since without an error.
+    Watching(tokio::time::Instant),
 }
 
 impl<K> Clone for Informer<K>
@@ -65,6 +75,7 @@ where
             store: self.store.clone(),
             subscribers: self.subscribers.clone(),
             synced: self.synced.clone(),
+            health: self.health.clone(),
         }
     }
 }
@@ -74,6 +85,11 @@ where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync + Default,
 {
+    /// Follows whether the watch runs and when the store was last listed in full.
+    pub fn health(&self) -> watch::Receiver<Health> {
+        self.health.clone()
+    }
+
     /// Starts watching `api` in the background until `shutdown` flips to true.
     pub fn spawn(api: Api<K>, shutdown: watch::Receiver<bool>) -> Self {
         Self::spawn_with(api, K::DynamicType::default(), shutdown)
@@ -96,6 +112,7 @@ where
         let subs = subscribers.clone();
         let reader = store.clone();
         let (synced_tx, synced) = watch::channel(false);
+        let (health_tx, health) = watch::channel(Health::Broken);
         tokio::spawn(async move {
             let mut stream = watcher(api).default_backoff().boxed();
             loop {
@@ -108,6 +125,7 @@ where
                     Ok(e) => e,
                     Err(e) => {
                         tracing::warn!(error = %e, "watch failed; retrying with backoff");
+                        health_tx.send_replace(Health::Broken);
                         continue;
                     }
                 };
@@ -128,6 +146,7 @@ where
                 drop(subs);
                 if matches!(event, Event::InitDone) {
                     synced_tx.send_replace(true);
+                    health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
                 }
             }
         });
@@ -135,6 +154,7 @@ where
             store,
             subscribers,
             synced,
+            health,
         }
     }
 
