@@ -49,11 +49,29 @@ impl Proc {
             "build the binaries first (make test / make bench do): {}",
             path.display()
         );
-        let mut cmd = Command::new(path);
+        let mut cmd = Command::new(&path);
         cmd.args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        // For chasing a failure: CAPSTAN_TEST_LOG_DIR keeps every child's log in a file there
+        // (CAPSTAN_TEST_RUST_LOG sets its filter).
+        if let Some(dir) = std::env::var_os("CAPSTAN_TEST_LOG_DIR") {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("child");
+            let file = std::path::Path::new(&dir).join(format!(
+                "{name}-{}.log",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or_default()
+            ));
+            if let Ok(f) = std::fs::File::create(file) {
+                cmd.stderr(f);
+            }
+            if let Some(filter) = std::env::var_os("CAPSTAN_TEST_RUST_LOG") {
+                cmd.env("RUST_LOG", filter);
+            }
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

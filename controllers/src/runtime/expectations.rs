@@ -21,12 +21,16 @@ struct Pending {
     creations: i64,
     deletions: HashSet<String>,
     since: Instant,
+    /// Which `expect` call this record comes from: a late settlement of an earlier round
+    /// must not lower the counts of a newer one.
+    round: u64,
 }
 
 #[derive(Debug)]
 pub struct Expectations {
     pending: Mutex<HashMap<String, Pending>>,
     ttl: Duration,
+    rounds: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Expectations {
@@ -40,6 +44,7 @@ impl Expectations {
         Expectations {
             pending: Mutex::default(),
             ttl,
+            rounds: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -67,6 +72,9 @@ impl Expectations {
 
     /// Both at once, for a sync that creates some objects and deletes others.
     pub fn expect(&self, key: &str, creations: usize, deletions: impl IntoIterator<Item = String>) {
+        let round = self
+            .rounds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.with(|m| {
             m.insert(
                 key.to_string(),
@@ -74,6 +82,7 @@ impl Expectations {
                     creations: creations as i64,
                     deletions: deletions.into_iter().collect(),
                     since: Instant::now(),
+                    round,
                 },
             );
         })
@@ -99,9 +108,9 @@ impl Expectations {
 
     /// Writes whose outcome is unknown (see `error::outcome_unknown`): if they happened, the
     /// watch shows them; if not, they are counted as observed once the watch (`health`) has
-    /// shown it would have seen them — `settle` of unbroken watching after them, or a full
-    /// relist since — so the owner neither acts on a cache that misses them (creating or
-    /// deleting twice) nor waits the whole TTL. Needs a tokio runtime.
+    /// shown it would have seen them — `settle` of unbroken watching after them — so the
+    /// owner neither acts on a cache that misses them (creating or deleting twice) nor waits
+    /// the whole TTL. Needs a tokio runtime.
     pub fn observe_later(
         self: &std::sync::Arc<Self>,
         key: &str,
@@ -112,16 +121,17 @@ impl Expectations {
     ) {
         let (me, key) = (self.clone(), key.to_string());
         let issued = tokio::time::Instant::now();
+        let round = self.with(|m| m.get(&key).map(|p| p.round));
         let ttl = self.ttl;
         tokio::spawn(async move {
-            // Settled once the watch has run unbroken for `settle` after the writes, or has
-            // listed everything again since them (a write that happened is in that list). A
-            // watch that is down proves nothing: counting the writes as failed then is how a
-            // controller creates pods twice after an API server restart.
+            // Settled once the watch has run unbroken for `settle` after the writes (events
+            // come in order, so a write that happened has arrived by then). A watch that is
+            // down proves nothing: counting the writes as failed then is how a controller
+            // creates pods twice after an API server restart.
             loop {
                 let settled = match *health.borrow() {
-                    Health::Watching(listed) => {
-                        listed > issued || tokio::time::Instant::now() >= issued + settle
+                    Health::Watching(since) => {
+                        tokio::time::Instant::now() >= since.max(issued) + settle
                     }
                     Health::Broken => false,
                 };
@@ -131,7 +141,7 @@ impl Expectations {
                 // Wake when the health changes, or when `settle` runs out, or to re-check.
                 let recheck = tokio::time::Instant::now() + Duration::from_millis(500);
                 let wake = match *health.borrow() {
-                    Health::Watching(_) => (issued + settle).min(recheck),
+                    Health::Watching(since) => (since.max(issued) + settle).min(recheck),
                     Health::Broken => recheck,
                 };
                 let changed = tokio::time::timeout_at(wake, health.changed()).await;
@@ -140,12 +150,15 @@ impl Expectations {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
-            for _ in 0..creations {
-                me.creation_observed(&key);
-            }
-            for id in &deletions {
-                me.deletion_observed(&key, id);
-            }
+            me.with(|m| {
+                // Only the round these writes belong to: the owner may have moved on.
+                if let Some(p) = m.get_mut(&key).filter(|p| Some(p.round) == round) {
+                    p.creations -= creations as i64;
+                    for id in &deletions {
+                        p.deletions.remove(id);
+                    }
+                }
+            });
         });
     }
 
@@ -218,11 +231,35 @@ mod tests {
         let e = std::sync::Arc::new(Expectations::default());
         e.expect_creations("ns/rs", 1);
         let (health_tx, health) = tokio::sync::watch::channel(Health::Broken);
-        e.observe_later("ns/rs", 1, Vec::new(), Duration::from_millis(50), health);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        e.observe_later("ns/rs", 1, Vec::new(), Duration::from_millis(150), health);
+        tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!e.satisfied("ns/rs"), "a broken watch proves nothing");
         health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(e.satisfied("ns/rs"), "a relist after the write settles it");
+        assert!(
+            !e.satisfied("ns/rs"),
+            "not before the watch has run for the settle time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            e.satisfied("ns/rs"),
+            "settled after an unbroken settle time"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_settlement_leaves_a_newer_round_alone() {
+        let e = std::sync::Arc::new(Expectations::default());
+        e.expect_creations("ns/rs", 3);
+        let (health_tx, health) = tokio::sync::watch::channel(Health::Broken);
+        e.observe_later("ns/rs", 3, Vec::new(), Duration::from_millis(10), health);
+        // The relist showed them; the owner went on to a new batch before the settlement ran.
+        e.expect_creations("ns/rs", 2);
+        health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !e.satisfied("ns/rs"),
+            "the new batch of two is still pending"
+        );
     }
 }

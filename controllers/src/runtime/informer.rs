@@ -56,12 +56,13 @@ where
     health: watch::Receiver<Health>,
 }
 
-/// Whether the watch behind an informer is running, and since when its store is complete.
+/// Whether the watch behind an informer is running, and since when without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
     /// Not (yet, or no longer) watching: the store may miss recent changes.
     Broken,
-    /// Listed (at this moment) and watching since without an error.
+    /// Receiving events without an error since this moment (a list, or the first event of a
+    /// resumed watch).
     Watching(tokio::time::Instant),
 }
 
@@ -122,7 +123,12 @@ where
                 };
                 let Some(event) = event else { break };
                 let event = match event {
-                    Ok(e) => e,
+                    Ok(e) => {
+                        if *health_tx.borrow() == Health::Broken {
+                            health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
+                        }
+                        e
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "watch failed; retrying with backoff");
                         health_tx.send_replace(Health::Broken);
@@ -146,7 +152,6 @@ where
                 drop(subs);
                 if matches!(event, Event::InitDone) {
                     synced_tx.send_replace(true);
-                    health_tx.send_replace(Health::Watching(tokio::time::Instant::now()));
                 }
             }
         });
