@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use capstan_store::testing::EtcdServer;
 
-use crate::harness::{free_port, raw_request};
+use crate::harness::{free_port, raw_request, try_raw_request_text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_capstan-apiserver");
 const CM_PATH: &str = "/api/v1/namespaces/default/configmaps";
@@ -34,11 +34,9 @@ async fn spawn_server(args: &[String]) -> (Proc, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let (status, _) = raw_request(addr, "GET", "/readyz", None, b"").await;
-            if status == 200 {
-                break;
-            }
+        // A server still starting may accept and close a connection without an answer.
+        if let Some((200, _)) = try_raw_request_text(addr, "GET", "/readyz", None, b"").await {
+            break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -123,21 +121,15 @@ async fn burst_then_kill(args: Vec<String>) {
 
 /// Sends one create and returns its status, or None when the connection broke.
 async fn raw_request_checked(addr: SocketAddr, body: &str) -> Option<u16> {
-    let task = tokio::spawn({
-        let body = body.to_string();
-        async move {
-            raw_request(
-                addr,
-                "POST",
-                CM_PATH,
-                Some("application/json"),
-                body.as_bytes(),
-            )
-            .await
-            .0
-        }
-    });
-    task.await.ok()
+    try_raw_request_text(
+        addr,
+        "POST",
+        CM_PATH,
+        Some("application/json"),
+        body.as_bytes(),
+    )
+    .await
+    .map(|(status, _)| status)
 }
 
 #[tokio::test]

@@ -150,7 +150,21 @@ pub async fn raw_request_text(
     content_type: Option<&str>,
     body: &[u8],
 ) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    try_raw_request_text(addr, method, path, content_type, body)
+        .await
+        .expect("the server answered with a status line")
+}
+
+/// Like `raw_request_text`, but None when the connection fails or closes before a status
+/// line arrives — what a test that kills the server mid-request must expect.
+pub async fn try_raw_request_text(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -159,18 +173,14 @@ pub async fn raw_request_text(
         head.push_str(&format!("Content-Type: {ct}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(head.as_bytes()).await.ok()?;
     // A server may answer (413) before reading a large body; ignore write errors then.
     let _ = stream.write_all(body).await;
     let mut buf = Vec::new();
     let _ = stream.read_to_end(&mut buf).await;
     let text = String::from_utf8_lossy(&buf).to_string();
     let (headers, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = headers
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
+    let status: u16 = headers.split_whitespace().nth(1)?.parse().ok()?;
     let body = if headers
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
@@ -179,7 +189,7 @@ pub async fn raw_request_text(
     } else {
         rest.to_string()
     };
-    (status, body)
+    Some((status, body))
 }
 
 fn dechunk(mut s: &str) -> String {
