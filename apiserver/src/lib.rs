@@ -22,6 +22,7 @@ pub mod schemas;
 pub mod selectors;
 pub mod server;
 pub mod ssa;
+pub mod stored_form;
 pub mod strategy;
 pub mod subresources;
 pub mod table;

@@ -19,10 +19,12 @@ use crate::request::FieldValidation;
 use crate::schemas::Schemas;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::watch_cache::{CachedObject, WatchCache};
-use crate::{allocator, defaults, strategy, validation};
+use crate::{allocator, defaults, stored_form, strategy, validation};
 
 /// How often an update retries after losing a compare-and-swap race it did not ask for.
 const UPDATE_RETRIES: usize = 16;
+/// How long an update waits for the watch cache to catch up before reading the store instead.
+const FRESH_READ_WAIT: Duration = Duration::from_millis(500);
 
 pub struct Api {
     pub store: Arc<dyn Store>,
@@ -149,11 +151,7 @@ pub fn decode_kv(kv: &KeyValue) -> ApiResult<Value> {
 
 /// Stored form: the object without its resourceVersion (the store revision is the RV).
 fn encode_for_store(obj: &Value) -> ApiResult<Vec<u8>> {
-    let mut v = obj.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-    }
-    serde_json::to_vec(&v).map_err(|e| ApiError::internal(e.to_string()))
+    stored_form::encode(obj).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn invalid(r: &ResourceInfo, name: &str, causes: Vec<validation::Cause>) -> ApiError {
@@ -212,6 +210,29 @@ impl Api {
             .map_err(|e| store_err(r, name, e))?
             .ok_or_else(|| not_found(r, name))?;
         Ok((kv.mod_revision, decode_kv(&kv)?))
+    }
+
+    /// The object as of now — from the watch cache once it has caught up with the store's
+    /// current revision (the same guarantee as a store read, without the read), else from
+    /// the store. Update paths start here; a compare-and-swap still guards the write.
+    async fn read_fresh(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> ApiResult<(i64, Value)> {
+        let now = self.store.current_revision().await?;
+        if let Some(cache) = self.cache.resource(r)
+            && self.cache.wait_for(now, FRESH_READ_WAIT).await
+        {
+            let cached = cache.read().objects.get(&r.key(ns, name)).cloned();
+            if let Some(obj) = cached
+                && let Ok(value) = serde_json::from_slice::<Value>(&obj.json)
+            {
+                return Ok((obj.revision, value));
+            }
+        }
+        self.read_current(r, ns, name).await
     }
 
     /// Lists from the watch cache when it can answer at the revision asked for, otherwise
@@ -627,8 +648,12 @@ impl Api {
         let key = r.key(ns, name);
         let q = r.qualified_resource();
         let tgt = target(r, &q, name);
-        for _ in 0..UPDATE_RETRIES {
-            let (current_rev, current) = self.read_current(r, ns, name).await?;
+        for attempt in 0..UPDATE_RETRIES {
+            let (current_rev, current) = if attempt == 0 {
+                self.read_fresh(r, ns, name).await?
+            } else {
+                self.read_current(r, ns, name).await?
+            };
             let Mutation {
                 object: mut new,
                 precondition,
@@ -655,7 +680,7 @@ impl Api {
                 );
             }
             object::set_resource_version(&mut new, current_rev);
-            if without_volatile(&new) == without_volatile(&current) {
+            if stored_form::eq_ignoring_field_times(&new, &current) {
                 return Ok(WriteResult {
                     object: current,
                     created: false,
@@ -862,8 +887,12 @@ impl Api {
         F: FnMut(&Value) -> Option<Value>,
     {
         let key = r.key(ns, name);
-        for _ in 0..UPDATE_RETRIES {
-            let (current_rev, current) = self.read_current(r, ns, name).await?;
+        for attempt in 0..UPDATE_RETRIES {
+            let (current_rev, current) = if attempt == 0 {
+                self.read_fresh(r, ns, name).await?
+            } else {
+                self.read_current(r, ns, name).await?
+            };
             let Some(mut new) = change(&current) else {
                 return Ok(current);
             };
@@ -894,8 +923,12 @@ impl Api {
         let key = r.key(ns, name);
         let q = r.qualified_resource();
         let tgt = target(r, &q, name);
-        for _ in 0..UPDATE_RETRIES {
-            let (current_rev, current) = self.read_current(r, ns, name).await?;
+        for attempt in 0..UPDATE_RETRIES {
+            let (current_rev, current) = if attempt == 0 {
+                self.read_fresh(r, ns, name).await?
+            } else {
+                self.read_current(r, ns, name).await?
+            };
             if let Some(uid) = &opts.precondition_uid
                 && object::meta_str(&current, "uid") != Some(uid.as_str())
             {
@@ -921,7 +954,7 @@ impl Api {
             let mut new = current.clone();
             let graceful = self.graceful_deletion(r, &current, &mut new, opts);
             if graceful {
-                if opts.dry_run || without_volatile(&new) == without_volatile(&current) {
+                if opts.dry_run || stored_form::eq_ignoring_field_times(&new, &current) {
                     return Ok((new, false));
                 }
                 let bytes = encode_for_store(&new)?;
@@ -1021,20 +1054,4 @@ pub struct Mutation {
     /// Record managedFields for this write (false when server-side apply already did).
     pub track_fields: bool,
     pub warnings: Vec<String>,
-}
-
-/// The object minus fields that change on every write without meaning anything
-/// (managedFields timestamps), so no-op updates can be detected.
-fn without_volatile(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut)
-        && let Some(Value::Array(mf)) = m.get_mut("managedFields")
-    {
-        for e in mf {
-            if let Some(e) = e.as_object_mut() {
-                e.remove("time");
-            }
-        }
-    }
-    v
 }

@@ -1,9 +1,12 @@
 //! Label and field selectors: parsing the query-string syntax (`app=web,tier!=db`,
 //! `env in (a,b)`, `!canary`) and matching objects against them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::stored_form::Projection;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -426,6 +429,36 @@ fn field_value(obj: &Value, field: &str) -> String {
 
 /// The parts of an object that selectors look at (name, namespace, labels and the kind's
 /// selectable fields), kept beside cached objects so filtering never re-parses the object.
+/// What `selection_view` keeps, straight from an object's JSON without parsing the rest.
+pub fn selection_view_from_json(kind: &str, json: &[u8]) -> serde_json::Result<Value> {
+    type Projections = std::sync::RwLock<HashMap<String, Arc<Projection>>>;
+    static PROJECTIONS: std::sync::LazyLock<Projections> =
+        std::sync::LazyLock::new(Default::default);
+    let cached = PROJECTIONS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(kind)
+        .cloned();
+    let projection = cached.unwrap_or_else(|| {
+        let built = Arc::new(Projection::from_paths(
+            ["metadata.name", "metadata.namespace", "metadata.labels"]
+                .into_iter()
+                .chain(selectable_fields(kind).iter().copied()),
+        ));
+        PROJECTIONS
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(kind.to_string(), built.clone());
+        built
+    });
+    let mut view = projection.parse(json)?;
+    if let Value::Object(m) = &mut view {
+        m.entry("metadata")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    Ok(view)
+}
+
 pub fn selection_view(kind: &str, obj: &Value) -> Value {
     let mut view = serde_json::json!({"metadata": {}});
     for field in ["name", "namespace", "labels"] {

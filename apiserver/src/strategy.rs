@@ -39,15 +39,7 @@ pub fn prepare_status_on_create(r: &ResourceInfo, obj: &mut Value) {
 
 /// Spec (everything but metadata and status) differs between two objects.
 pub fn spec_changed(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| -> Value {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("metadata");
-            m.remove("status");
-        }
-        v
-    };
-    strip(old) != strip(new)
+    !crate::stored_form::spec_equal(old, new)
 }
 
 /// Pod QoS class from container requests and limits, as the kubelet and API server compute it.

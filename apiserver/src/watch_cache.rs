@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use capstan_api_types::ResourceInfo;
 use capstan_store::{KeyValue, Store, StoreError, WatchEvent};
 
-use crate::selectors::selection_view;
+use crate::selectors::{selection_view, selection_view_from_json};
 
 /// An object as the cache keeps it: its JSON (with resourceVersion set) and what selectors need.
 #[derive(Debug)]
@@ -32,14 +32,28 @@ pub struct CachedObject {
 
 impl CachedObject {
     pub fn from_kv(kind: &str, kv: &KeyValue) -> Option<Arc<Self>> {
-        let mut value: Value = serde_json::from_slice(&kv.value).ok()?;
-        crate::object::set_resource_version(&mut value, kv.mod_revision);
-        let json = Bytes::from(serde_json::to_vec(&value).ok()?);
+        // Every write passes here: add the version to the stored text and parse only what
+        // selectors need, instead of parsing and re-serialising the whole object.
+        let (json, view) =
+            match crate::stored_form::with_resource_version(&kv.value, kv.mod_revision) {
+                Some(json) => {
+                    let view = selection_view_from_json(kind, &json).ok()?;
+                    (json, view)
+                }
+                None => {
+                    let mut value: Value = serde_json::from_slice(&kv.value).ok()?;
+                    crate::object::set_resource_version(&mut value, kv.mod_revision);
+                    (
+                        serde_json::to_vec(&value).ok()?,
+                        selection_view(kind, &value),
+                    )
+                }
+            };
         Some(Arc::new(CachedObject {
             key: kv.key.clone(),
             revision: kv.mod_revision,
-            json,
-            view: selection_view(kind, &value),
+            json: Bytes::from(json),
+            view,
         }))
     }
 

@@ -57,6 +57,22 @@ fn rss_mib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks.iter().sum::<f64>() / hz.max(1.0)
+}
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -201,7 +217,7 @@ async fn run_pods(
 
 async fn scenario(label: &str, kind: &str, nodes: usize, pods: usize, extra_for_rss: usize) {
     let dir = tempfile::tempdir().expect("dir");
-    let (_api, addr) = start_apiserver(dir.path()).await;
+    let (api, addr) = start_apiserver(dir.path()).await;
     let client = kube::Client::try_from(kube::Config::new(
         format!("http://{addr}").parse().expect("url"),
     ))
@@ -228,11 +244,24 @@ async fn scenario(label: &str, kind: &str, nodes: usize, pods: usize, extra_for_
         "  scheduler RSS with {nodes} nodes, before pods: {:.0} MiB",
         rss_mib(scheduler.0.id())
     );
+    let (api_cpu, sched_cpu, own_cpu) = (
+        cpu_secs(api.0.id()),
+        cpu_secs(scheduler.0.id()),
+        cpu_secs(std::process::id()),
+    );
     let (rate, lat) = run_pods(&client, kind, kind, pods).await;
     println!(
         "{label}: {rate:.0} pods/s; creation→binding p50 {:.0} ms p99 {:.0} ms",
         pct(&lat, 0.5),
         pct(&lat, 0.99)
+    );
+    // CPU per pod is steadier than the rate on a shared machine: it does not depend on how
+    // much of the two cores the other processes got.
+    println!(
+        "  CPU per pod: API server {:.0} µs, scheduler {:.0} µs, benchmark + hollow nodes {:.0} µs",
+        (cpu_secs(api.0.id()) - api_cpu) * 1e6 / pods as f64,
+        (cpu_secs(scheduler.0.id()) - sched_cpu) * 1e6 / pods as f64,
+        (cpu_secs(std::process::id()) - own_cpu) * 1e6 / pods as f64
     );
     if extra_for_rss > 0 {
         let _ = run_pods(&client, kind, &format!("{kind}-more"), extra_for_rss).await;
