@@ -42,6 +42,9 @@ pub struct Cache {
     pub pdbs: HashMap<String, Pdb>,
     /// Bound claims and their volumes' node constraints.
     pub volumes: crate::plugins::volumes::Volumes,
+    /// How many nodes hold each image (ImageLocality's spread), kept as nodes change so a
+    /// scheduling cycle never walks every node for it.
+    image_nodes: crate::fasthash::FastMap<String, usize>,
 }
 
 /// What preemption needs of a PodDisruptionBudget.
@@ -76,6 +79,19 @@ impl Cache {
     }
 }
 
+fn count_images(counts: &mut crate::fasthash::FastMap<String, usize>, node: &NodeInfo, add: bool) {
+    for image in node.images.keys() {
+        if add {
+            *counts.entry(image.clone()).or_default() += 1;
+        } else if let Some(n) = counts.get_mut(image) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(image);
+            }
+        }
+    }
+}
+
 fn is_terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -93,7 +109,9 @@ impl Cache {
                 if info.labels() != node.metadata.labels.as_ref() {
                     self.index.invalidate();
                 }
+                count_images(&mut self.image_nodes, info, false);
                 info.set_node(node);
+                count_images(&mut self.image_nodes, info, true);
             }
             None => {
                 self.index.invalidate();
@@ -103,6 +121,7 @@ impl Cache {
                         info.add_pod(p.clone());
                     }
                 }
+                count_images(&mut self.image_nodes, &info, true);
                 self.nodes.insert(name.clone(), info);
                 self.node_names.push(name);
             }
@@ -110,7 +129,8 @@ impl Cache {
     }
 
     pub fn remove_node(&mut self, name: &str) {
-        if self.nodes.remove(name).is_some() {
+        if let Some(info) = self.nodes.remove(name) {
+            count_images(&mut self.image_nodes, &info, false);
             self.index.invalidate();
             self.node_names.retain(|n| n != name);
         }
@@ -120,6 +140,15 @@ impl Cache {
         let name = ns.metadata.name.clone().unwrap_or_default();
         self.ns_labels
             .insert(name, ns.metadata.labels.clone().unwrap_or_default());
+    }
+
+    /// Fraction of the known nodes that hold `image` (a normalized image name).
+    pub fn image_spread(&self, image: &str) -> Option<f64> {
+        if self.image_nodes.is_empty() {
+            return None;
+        }
+        let have = self.image_nodes.get(image).copied().unwrap_or(0);
+        Some(have as f64 / self.nodes.len().max(1) as f64)
     }
 
     pub fn remove_namespace(&mut self, name: &str) {

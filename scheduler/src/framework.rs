@@ -3,7 +3,7 @@
 //! weights, and pick the best (ties at random). When nothing fits, the per-node reasons become
 //! the familiar "0/3 nodes are available: …" message.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rand::Rng;
 
@@ -262,33 +262,9 @@ pub fn score(cache: &Cache, pod: &PodInfo, feasible: &[&NodeInfo], state: &Cycle
             .collect(),
         W_BALANCED,
     );
-    let pod_images: Vec<String> = pod
-        .pod
-        .spec
-        .as_ref()
-        .map(|s| {
-            s.containers
-                .iter()
-                .filter_map(|c| c.image.as_deref())
-                .map(images::image_key)
-                .collect()
-        })
-        .unwrap_or_default();
-    let any_images = cache.nodes.values().any(|nd| !nd.images.is_empty());
-    if any_images {
-        let total_nodes = cache.nodes.len().max(1) as f64;
-        let spread_of: HashMap<String, f64> = pod_images
-            .iter()
-            .map(|img| {
-                let have = cache
-                    .nodes
-                    .values()
-                    .filter(|nd| nd.images.contains_key(img))
-                    .count();
-                (img.clone(), have as f64 / total_nodes)
-            })
-            .collect();
-        let lookup = |img: &str| spread_of.get(img).copied().unwrap_or(0.0);
+    // No node reports images (hollow nodes, fresh clusters): the plugin adds nothing.
+    if cache.image_spread("").is_some() {
+        let lookup = |img: &str| cache.image_spread(img).unwrap_or(0.0);
         add(
             feasible
                 .iter()
