@@ -752,7 +752,8 @@ impl Api {
                 "the name of the object ({new_name}) does not match the name on the URL ({name})"
             )));
         }
-        let old_meta = object::meta(current).cloned().unwrap_or_default();
+        let empty = serde_json::Map::new();
+        let old_meta = object::meta(current).unwrap_or(&empty);
         {
             let meta = meta_mut(new);
             for f in [
@@ -787,16 +788,25 @@ impl Api {
         }
         match subresource {
             Some("status") => {
-                // Only status changes: spec and metadata (but labels/annotations? no) come from current.
-                let status = new.get("status").cloned();
-                let mut merged = current.clone();
-                if let Some(m) = merged.as_object_mut() {
-                    match status {
-                        Some(s) => m.insert("status".into(), s),
-                        None => m.remove("status"),
-                    };
+                // Only status changes: spec and metadata come from the current object.
+                let status = new.as_object_mut().and_then(|m| m.remove("status"));
+                let managed = new
+                    .get_mut("metadata")
+                    .and_then(Value::as_object_mut)
+                    .and_then(|m| m.remove("managedFields"));
+                let mut merged = match current {
+                    Value::Object(m) => Value::Object(
+                        m.iter()
+                            .filter(|(k, _)| *k != "status")
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                if let (Some(m), Some(s)) = (merged.as_object_mut(), status) {
+                    m.insert("status".into(), s);
                 }
-                if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
+                if let Some(mf) = managed {
                     meta_mut(&mut merged).insert("managedFields".into(), mf);
                 }
                 *new = merged;

@@ -871,12 +871,15 @@ fn try_record_update(
     }
 
     let schema = Schema { kind };
-    let new_clean = without_managed_fields(new);
-    let old_clean = match old {
-        Some(o) => without_managed_fields(o),
-        None => empty_like(&new_clean),
+    let empty;
+    let old_or_empty = match old {
+        Some(o) => o,
+        None => {
+            empty = empty_like(new);
+            &empty
+        }
     };
-    let cmp = schema.compare_objects(&old_clean, &new_clean)?;
+    let cmp = schema.compare_objects(old_or_empty, new)?;
     let changed = cmp.added.union(&cmp.modified);
 
     for e in &mut entries {
@@ -1072,6 +1075,12 @@ impl Schema<'_> {
         new: Option<&Value>,
         cmp: &mut Comparison,
     ) -> Result<(), ApplyError> {
+        // Equal subtrees add nothing; most of an object is unchanged by a typical update.
+        if let (Some(o), Some(n)) = (old, new)
+            && o == n
+        {
+            return Ok(());
+        }
         let old_shape = old.map(|v| self.shape(tpath, v));
         let new_shape = new.map(|v| self.shape(tpath, v));
         match (old_shape, new_shape) {
@@ -1126,7 +1135,12 @@ impl Schema<'_> {
                 }
             }
         }
+        let in_metadata = tpath.len() == 1 && tpath[0] == "metadata";
         for k in keys {
+            // managedFields describe the object; they are never part of it.
+            if in_metadata && k == "managedFields" {
+                continue;
+            }
             tpath.push(k.clone());
             fpath.push(PathElement::Field(k.clone()));
             let result = self.compare(
