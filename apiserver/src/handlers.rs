@@ -111,14 +111,7 @@ async fn handle(
             let value = request::decode_body(fmt, &read_body(body).await?)?;
             let opts = write_options(&query, headers)?;
             let res = app.api.create(r, ns, value, &opts).await?;
-            respond(
-                r,
-                StatusCode::CREATED,
-                res.object,
-                format,
-                &query,
-                &res.warnings,
-            )
+            respond_written(r, StatusCode::CREATED, res, format, &query)
         }
         (Method::POST, Some(name), Some("binding")) => {
             let fmt = request::body_format(headers)?;
@@ -138,7 +131,7 @@ async fn handle(
             let value = request::decode_body(fmt, &read_body(body).await?)?;
             let opts = write_options(&query, headers)?;
             let res = app.api.replace(r, ns, name, value, sub, &opts).await?;
-            respond(r, StatusCode::OK, res.object, format, &query, &res.warnings)
+            respond_written(r, StatusCode::OK, res, format, &query)
         }
         (Method::PUT, Some(name), Some("scale")) => {
             let fmt = request::body_format(headers)?;
@@ -400,7 +393,7 @@ async fn patch_request(
             })
         })
         .await?;
-    respond(r, StatusCode::OK, res.object, format, query, &res.warnings)
+    respond_written(r, StatusCode::OK, res, format, query)
 }
 
 pub fn success_status(details: Option<Value>) -> Value {
@@ -438,6 +431,20 @@ fn yaml_response(code: StatusCode, v: &Value) -> ApiResult<Response> {
         HeaderValue::from_static("application/yaml"),
     );
     Ok(resp)
+}
+
+/// The answer to a write: its JSON as the write produced it when JSON is wanted.
+fn respond_written(
+    r: &ResourceInfo,
+    code: StatusCode,
+    res: WriteResult,
+    format: ResponseFormat,
+    query: &Query,
+) -> ApiResult<Response> {
+    match (format, res.json) {
+        (ResponseFormat::Json, Some(json)) => json_response(code, json, &res.warnings),
+        _ => respond(r, code, res.object, format, query, &res.warnings),
+    }
 }
 
 /// An object answer, as a one-row Table when asked for.

@@ -57,6 +57,9 @@ pub struct WriteResult {
     pub object: Value,
     pub created: bool,
     pub warnings: Vec<String>,
+    /// `object` as JSON, when the write produced it anyway (the stored text plus its
+    /// resourceVersion) — answering with it saves serialising the object again.
+    pub json: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -609,9 +612,11 @@ impl Api {
                     object: obj,
                     created: true,
                     warnings,
+                    json: None,
                 });
             }
             let bytes = encode_for_store(&obj)?;
+            let stored = bytes.clone();
             match self.store.create(&r.key(ns, &name), bytes).await {
                 Ok(kv) => {
                     object::set_resource_version(&mut obj, kv.mod_revision);
@@ -619,6 +624,7 @@ impl Api {
                         object: obj,
                         created: true,
                         warnings,
+                        json: stored_form::with_resource_version(&stored, kv.mod_revision),
                     });
                 }
                 Err(StoreError::AlreadyExists(_)) if explicit_name.is_empty() && attempt < 7 => {
@@ -685,6 +691,7 @@ impl Api {
                     object: current,
                     created: false,
                     warnings,
+                    json: None,
                 });
             }
             // The last finalizer going away completes a deletion, but only one whose grace
@@ -702,8 +709,10 @@ impl Api {
                     object: new,
                     created: false,
                     warnings,
+                    json: None,
                 });
             }
+            let mut stored = None;
             let result = if finalized {
                 self.store
                     .delete(&key, Some(current_rev))
@@ -711,6 +720,7 @@ impl Api {
                     .map(|(_, rev)| rev)
             } else {
                 let bytes = encode_for_store(&new)?;
+                stored = Some(bytes.clone());
                 self.store
                     .update(&key, bytes, current_rev)
                     .await
@@ -723,6 +733,7 @@ impl Api {
                         object: new,
                         created: false,
                         warnings: std::mem::take(&mut warnings),
+                        json: stored.and_then(|s| stored_form::with_resource_version(&s, rev)),
                     });
                 }
                 Err(StoreError::Conflict { .. } | StoreError::NotFound(_))
