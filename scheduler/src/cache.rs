@@ -21,8 +21,6 @@ const ASSUME_TTL: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub struct Cache {
     pub nodes: Nodes,
-    /// Node names in a stable order, so sampling can rotate through them.
-    pub node_names: Vec<String>,
     /// Placed pods (bound or assumed): key → (pod, node name).
     pods: HashMap<String, (Arc<PodInfo>, String)>,
     /// Pods per node name, including nodes not (yet) known.
@@ -122,17 +120,16 @@ impl Cache {
                     }
                 }
                 count_images(&mut self.image_nodes, &info, true);
-                self.nodes.insert(name.clone(), info);
-                self.node_names.push(name);
+                self.nodes.insert(name, info);
             }
         }
     }
 
     pub fn remove_node(&mut self, name: &str) {
-        if let Some(info) = self.nodes.remove(name) {
+        // Shifting keeps the others' order, so sampling's rotation stays fair.
+        if let Some(info) = self.nodes.shift_remove(name) {
             count_images(&mut self.image_nodes, &info, false);
             self.index.invalidate();
-            self.node_names.retain(|n| n != name);
         }
     }
 

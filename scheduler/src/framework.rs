@@ -278,7 +278,7 @@ pub fn score(cache: &Cache, pod: &PodInfo, feasible: &[&NodeInfo], state: &Cycle
 
 /// Picks a node for the pod, or says why none fits.
 pub fn schedule(cache: &mut Cache, pod: &PodInfo) -> Result<String, FitError> {
-    let n = cache.node_names.len();
+    let n = cache.nodes.len();
     if n == 0 {
         return Err(FitError::default());
     }
@@ -289,9 +289,8 @@ pub fn schedule(cache: &mut Cache, pod: &PodInfo) -> Result<String, FitError> {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut processed = 0;
     for i in 0..n {
-        let name = &cache.node_names[(start + i) % n];
         processed += 1;
-        let Some(node) = cache.nodes.get(name) else {
+        let Some((_, node)) = cache.nodes.get_index((start + i) % n) else {
             continue;
         };
         let why = filter(pod, node, &state);

@@ -219,8 +219,9 @@ impl PodInfo {
     }
 }
 
-/// Nodes by name. Looked up once per node per scheduling cycle, hence the fast hasher.
-pub type Nodes = crate::fasthash::FastMap<String, NodeInfo>;
+/// Nodes by name, also addressable by position: a scheduling cycle walks them by index from a
+/// rotating start (no hashing or key compare per node, and entries sit in one array).
+pub type Nodes = indexmap::IndexMap<String, NodeInfo, crate::fasthash::FastBuild>;
 
 /// Topology keys nearly every constraint uses: their values are kept apart from the label map
 /// so the per-node filter does one length check instead of a B-tree walk of string compares.
