@@ -377,7 +377,11 @@ async fn patch_request(
         .update_with(r, ns, name, &opts, sub, |current| {
             let patched = patch::patch_object(r.kind, fmt, current, &raw)?;
             let mut warnings = Vec::new();
-            let patched = api.check_patched(r, patched, validation_mode, &mut warnings)?;
+            let patched = if sub == Some("status") {
+                api.check_patched_status(r, patched, validation_mode, &mut warnings)?
+            } else {
+                api.check_patched(r, patched, validation_mode, &mut warnings)?
+            };
             let precondition = match (
                 object::resource_version(&patched),
                 object::resource_version(current),

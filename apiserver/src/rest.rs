@@ -503,6 +503,39 @@ impl Api {
         self.decode_typed(r, obj, mode, warnings)
     }
 
+    /// `check_patched` for a status update, which keeps only the result's `status` (and
+    /// managedFields): only the status is checked and normalised, not the spec and metadata
+    /// that the update takes from the stored object anyway.
+    pub fn check_patched_status(
+        &self,
+        r: &ResourceInfo,
+        mut obj: Value,
+        mode: FieldValidation,
+        warnings: &mut Vec<String>,
+    ) -> ApiResult<Value> {
+        let ns = object::meta_str(&obj, "namespace").map(str::to_string);
+        Self::check_identity(r, ns.as_deref().or(r.namespaced.then_some("")), &mut obj)?;
+        let Some(top) = obj.as_object_mut() else {
+            return self.decode_typed(r, obj, mode, warnings);
+        };
+        let mut slim = serde_json::Map::new();
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = top.get(k) {
+                slim.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(status) = top.remove("status") {
+            slim.insert("status".into(), status);
+        }
+        if let Value::Object(mut checked) =
+            self.decode_typed(r, Value::Object(slim), mode, warnings)?
+            && let Some(status) = checked.remove("status")
+        {
+            top.insert("status".into(), status);
+        }
+        Ok(obj)
+    }
+
     pub async fn create(
         &self,
         r: &'static ResourceInfo,
