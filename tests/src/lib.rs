@@ -259,7 +259,7 @@ impl Drop for TestNetns {
 
 /// A `capstan up` child process: SIGTERM on drop (a clean shutdown), then SIGKILL if it
 /// lingers.
-pub struct UpProcess(Child);
+pub struct UpProcess(Child, std::path::PathBuf);
 
 impl UpProcess {
     /// Starts `capstan up` on `dir` with `nodes` kubelets whose networking lives in
@@ -281,7 +281,7 @@ impl UpProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("capstan up starts");
-        let up = UpProcess(child);
+        let up = UpProcess(child, dir.to_path_buf());
         wait_control_plane(dir, port);
         up
     }
@@ -299,6 +299,83 @@ impl Drop for UpProcess {
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // A test that failed half way never deleted its pods.
+        if std::thread::panicking() {
+            reap_containers(&self.1);
+        }
+    }
+}
+
+/// Kills what a stopped `capstan up` on `dir` left running — `capstan up` leaves containers
+/// running by design, like a kubelet restart — and unmounts what is left under `dir`. Only
+/// this cluster's pods are touched (found by the pod uids under `dir/nodes/*/pods`), so tests
+/// running beside it with the same node names keep theirs.
+pub fn reap_containers(dir: &std::path::Path) {
+    let uids: Vec<String> = std::fs::read_dir(dir.join("nodes"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|node| {
+            std::fs::read_dir(node.path().join("pods"))
+                .into_iter()
+                .flatten()
+        })
+        .flatten()
+        .map(|pod| pod.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut pids = Vec::new();
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for node in std::fs::read_dir(hierarchy.path().join("capstan"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for uid in &uids {
+                collect_cgroup_pids(&node.path().join(format!("pod{uid}")), &mut pids);
+            }
+        }
+    }
+    // Shims carry the node's root directory on their command line.
+    let needle = dir.display().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("__capstan-shim") && cmdline.contains(&needle) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    for pid in pids {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| p.starts_with(needle.as_str()))
+        .collect();
+    points.sort_unstable_by(|a, b| b.cmp(a));
+    for p in points {
+        let _ = Command::new("umount").args(["-l", p]).status();
+    }
+}
+
+fn collect_cgroup_pids(cgroup: &std::path::Path, pids: &mut Vec<u32>) {
+    let procs = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
+    pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+    for child in std::fs::read_dir(cgroup).into_iter().flatten().flatten() {
+        if child.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_cgroup_pids(&child.path(), pids);
+        }
     }
 }
 
@@ -432,6 +509,7 @@ impl Drop for Cluster {
             );
         }
         self.up.replace(None);
+        reap_containers(self.tmp.path());
     }
 }
 
