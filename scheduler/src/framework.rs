@@ -219,25 +219,7 @@ pub fn score(cache: &Cache, pod: &PodInfo, feasible: &[&NodeInfo], state: &Cycle
         .collect();
     add(normalize_max(&aff_raw, false), W_NODE_AFFINITY);
     if state.spread.has_soft() {
-        let raw: Vec<Option<i64>> = feasible
-            .iter()
-            .map(|nd| spread::raw_score(&state.spread, nd))
-            .collect();
-        let present: Vec<i64> = raw.iter().flatten().copied().collect();
-        let normalized = normalize_min_max(&present, true);
-        let mut it = normalized.into_iter();
-        add(
-            raw.iter()
-                .map(|r| {
-                    if r.is_some() {
-                        it.next().unwrap_or(0)
-                    } else {
-                        0
-                    }
-                })
-                .collect(),
-            W_SPREAD,
-        );
+        add(spread::scores(&state.spread, feasible), W_SPREAD);
     } else {
         add(vec![100; n], W_SPREAD);
     }

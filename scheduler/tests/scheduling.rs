@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -159,6 +159,24 @@ fn basic(name: &str, cpu: &str, extra: Value) -> Value {
         spec.extend(extra);
     }
     pod
+}
+
+/// A pod with explicit CPU and memory requests (no non-zero defaults), so resource scores are
+/// exactly computable.
+fn sized(name: &str, cpu: &str, memory: &str, extra: Value) -> Value {
+    let mut pod = basic(name, cpu, extra);
+    pod["spec"]["containers"][0]["resources"]["requests"]["memory"] = json!(memory);
+    pod
+}
+
+/// Pins a pod to one node through the hostname label (it is still scheduled, not pre-bound).
+fn on(node: &str) -> Value {
+    json!({"nodeSelector": {"kubernetes.io/hostname": node}})
+}
+
+/// Confines a pod to the two nodes of one scenario.
+fn case(name: &str) -> Value {
+    json!({"nodeSelector": {"case": name}})
 }
 
 #[tokio::test]
@@ -368,6 +386,267 @@ async fn pod_affinity_anti_affinity_and_topology_spread() {
         vec![3, 3],
         "{per_zone:?}"
     );
+    c.stop().await;
+}
+
+/// Every score rule deciding placement on its own. Each scenario has its own two nodes (label
+/// `case`, 4 CPU / 8Gi each) and confines its pods to them with a nodeSelector, a filter that
+/// adds no score; everything but the rule under test scores the two nodes equally or leans the
+/// other way. Most scenarios place several pods, so a rule that did nothing would lose a
+/// random tie-break. Default weights: TaintToleration 3, PodTopologySpread 2, InterPodAffinity
+/// 2, LeastAllocated 1, BalancedAllocation 1, ImageLocality 1; a 100m/200Mi pod moves
+/// LeastAllocated by about 2.5 points.
+#[tokio::test]
+async fn score_rules_decide_placement() {
+    let mut c = Cluster::start().await;
+    let zoned = |case: &str, zone: &str| json!({"case": case, "topology.kubernetes.io/zone": zone});
+    c.node(
+        "pns-tainted",
+        "4",
+        json!({"case": "taint"}),
+        json!([{"key": "spot", "value": "true", "effect": "PreferNoSchedule"}]),
+    )
+    .await;
+    c.node("pns-clean", "4", json!({"case": "taint"}), json!([]))
+        .await;
+    for (name, case) in [
+        ("least-busy", "least"),
+        ("least-idle", "least"),
+        ("bal-even", "balanced"),
+        ("bal-skewed", "balanced"),
+        ("img-cached", "image"),
+        ("img-cold", "image"),
+    ] {
+        c.node(name, "4", json!({"case": case}), json!([])).await;
+    }
+    for (name, case) in [
+        ("ipa-x", "interpod"),
+        ("ipa-y", "interpod"),
+        ("sp-a", "spread"),
+        ("sp-b", "spread"),
+    ] {
+        c.node(name, "4", zoned(case, name), json!([])).await;
+    }
+    c.scheduler(capstan_scheduler::Config::default());
+    // ImageLocality's input arrives as a node status update after the scheduler has listed the
+    // nodes, so it must come through the node watch; that scenario runs last, at least a second
+    // after this patch (nothing observable says the scheduler has seen it).
+    let nodes: Api<Node> = Api::all(c.client.clone());
+    let patched = nodes
+        .patch_status(
+            "img-cached",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"images": [
+                {"names": ["registry.local/app:1"], "sizeBytes": 4_i64 << 30}]}})),
+        )
+        .await
+        .expect("node images");
+    let patched_at = std::time::Instant::now();
+    let status = patched.status.expect("status");
+    assert_eq!(status.images.map(|i| i.len()), Some(1));
+    assert!(status.allocatable.is_some(), "a merge patch keeps the rest");
+
+    // 1. TaintToleration: the untolerated PreferNoSchedule taint scores 0 against 100 (x3).
+    for i in 0..3 {
+        let name = c
+            .pod(basic(&format!("pns-{i}"), "100m", case("taint")))
+            .await;
+        assert_eq!(c.bound(&name).await, "pns-clean", "{name}");
+    }
+
+    // 2. LeastAllocated: with 2 CPU / 4Gi bound on least-busy, a 100m/200Mi pod scores 47
+    //    there against 97 on least-idle (BalancedAllocation 99 on both).
+    c.pod(sized("least-big", "2", "4Gi", on("least-busy")))
+        .await;
+    assert_eq!(c.bound("least-big").await, "least-busy");
+    for i in 0..3 {
+        let name = c
+            .pod(sized(&format!("least-{i}"), "100m", "200Mi", case("least")))
+            .await;
+        assert_eq!(c.bound(&name).await, "least-idle", "{name}");
+    }
+
+    // 3. BalancedAllocation with LeastAllocated tied: both nodes are equally used in sum
+    //    (bal-even 1.5 CPU + 3Gi = 37.5% + 37.5%, bal-skewed 2.5 CPU + 1Gi = 62.5% + 12.5%), so
+    //    a 100m/200Mi pod scores LeastAllocated 60 on both and BalancedAllocation 99 on bal-even
+    //    against 74 on bal-skewed. The later pods win on balance although LeastAllocated then
+    //    prefers bal-skewed by 2.5 and 5 points.
+    c.pod(sized("bal-seed-even", "1500m", "3Gi", on("bal-even")))
+        .await;
+    c.pod(sized("bal-seed-skewed", "2500m", "1Gi", on("bal-skewed")))
+        .await;
+    assert_eq!(c.bound("bal-seed-even").await, "bal-even");
+    assert_eq!(c.bound("bal-seed-skewed").await, "bal-skewed");
+    for i in 0..3 {
+        let name = c
+            .pod(sized(
+                &format!("bal-{i}"),
+                "100m",
+                "200Mi",
+                case("balanced"),
+            ))
+            .await;
+        assert_eq!(c.bound(&name).await, "bal-even", "{name}");
+    }
+
+    // 4. Preferred InterPodAffinity (weight 100 normalised to 100 against 0, x2), each time
+    //    against LeastAllocated.
+    let mut target = sized("ipa-target", "1", "2Gi", on("ipa-x"));
+    target["metadata"]["labels"]["role"] = json!("target");
+    c.pod(target).await;
+    assert_eq!(c.bound("ipa-target").await, "ipa-x");
+    let term = json!([{"weight": 100, "podAffinityTerm": {
+        "labelSelector": {"matchLabels": {"role": "target"}},
+        "topologyKey": "topology.kubernetes.io/zone"}}]);
+    // Affinity to the target's zone: ipa-x is a quarter full, LeastAllocated prefers ipa-y by 25.
+    for i in 0..2 {
+        let mut extra = case("interpod");
+        extra["affinity"] =
+            json!({"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": term}});
+        let name = c
+            .pod(sized(&format!("ipa-near-{i}"), "100m", "200Mi", extra))
+            .await;
+        assert_eq!(c.bound(&name).await, "ipa-x", "{name}");
+    }
+    // Anti-affinity: with ipa-y three quarters full, LeastAllocated prefers ipa-x by 45.
+    c.pod(sized("ipa-filler", "3", "6Gi", on("ipa-y"))).await;
+    assert_eq!(c.bound("ipa-filler").await, "ipa-y");
+    for i in 0..2 {
+        let mut extra = case("interpod");
+        extra["affinity"] =
+            json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": term}});
+        let name = c
+            .pod(sized(&format!("ipa-away-{i}"), "100m", "200Mi", extra))
+            .await;
+        assert_eq!(c.bound(&name).await, "ipa-y", "{name}");
+    }
+
+    // 5. PodTopologySpread ScheduleAnyway over zones. Zone sp-a holds the matching pods; sp-b
+    //    holds none but a 2 CPU / 4Gi one, so LeastAllocated prefers sp-a by about 45.
+    let tier = |mut p: Value| {
+        p["metadata"]["labels"]["tier"] = json!("spread");
+        p
+    };
+    let spread = |when: &str| {
+        json!([{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": when, "labelSelector": {"matchLabels": {"tier": "spread"}}}])
+    };
+    for i in 0..2 {
+        let name = c
+            .pod(tier(basic(&format!("sp-seed-{i}"), "100m", on("sp-a"))))
+            .await;
+        assert_eq!(c.bound(&name).await, "sp-a");
+    }
+    c.pod(sized("sp-filler", "2", "4Gi", on("sp-b"))).await;
+    assert_eq!(c.bound("sp-filler").await, "sp-b");
+    // Pinned to sp-a (nodeAffinityPolicy Ignore keeps sp-b a domain): the skew would be
+    // 2 + 1 - 0 > 1. DoNotSchedule refuses; ScheduleAnyway places it all the same.
+    let pinned = |name: &str, when: &str| {
+        let mut extra = on("sp-a");
+        extra["topologySpreadConstraints"] = spread(when);
+        extra["topologySpreadConstraints"][0]["nodeAffinityPolicy"] = json!("Ignore");
+        tier(basic(name, "100m", extra))
+    };
+    c.pod(pinned("sp-strict", "DoNotSchedule")).await;
+    let msg = c.unschedulable("sp-strict").await;
+    assert!(
+        msg.contains("1 node(s) didn't match pod topology spread constraints"),
+        "{msg}"
+    );
+    Api::<Pod>::namespaced(c.client.clone(), "default")
+        .delete("sp-strict", &kube::api::DeleteParams::default())
+        .await
+        .expect("delete");
+    c.pod(pinned("sp-lenient", "ScheduleAnyway")).await;
+    assert_eq!(c.bound("sp-lenient").await, "sp-a");
+    // Zones at 3 and 0, then 3 and 1: the soft constraint outweighs LeastAllocated both times.
+    for i in 0..2 {
+        let mut extra = case("spread");
+        extra["topologySpreadConstraints"] = spread("ScheduleAnyway");
+        let name = c.pod(tier(basic(&format!("sp-{i}"), "100m", extra))).await;
+        assert_eq!(c.bound(&name).await, "sp-b", "{name}");
+    }
+
+    // 6. ImageLocality: 4 GiB of registry.local/app:1 on img-cached, scaled by the share of
+    //    nodes holding it (1 of 12, as kube-scheduler does) to 341 MiB, scores
+    //    100 * (341 - 23) / (1000 - 23) = 32 against 0, ahead of LeastAllocated's 2.5 per pod.
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(patched_at.elapsed())).await;
+    for i in 0..3 {
+        let mut pod = sized(&format!("img-{i}"), "100m", "200Mi", case("image"));
+        pod["spec"]["containers"][0]["image"] = json!("registry.local/app:1");
+        let name = c.pod(pod).await;
+        assert_eq!(c.bound(&name).await, "img-cached", "{name}");
+    }
+
+    // A bound pod has its Scheduled event (FailedScheduling is checked in the first test).
+    let events: Api<Event> = Api::namespaced(c.client.clone(), "default");
+    let mut scheduled = None;
+    for _ in 0..100 {
+        scheduled = events
+            .list(&ListParams::default().fields("involvedObject.name=pns-0"))
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("Scheduled"));
+        if scheduled.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let scheduled = scheduled.expect("Scheduled event recorded");
+    assert_eq!(scheduled.type_.as_deref(), Some("Normal"));
+    assert_eq!(
+        scheduled.message.as_deref(),
+        Some("Successfully assigned default/pns-0 to pns-clean")
+    );
+    c.stop().await;
+}
+
+/// kube-scheduler normalises PodTopologySpread scores as `100 * (max + min - s) / max` over
+/// raw scores `count * ln(domains + 2) + maxSkew - 1` (scoring.go), so one pod more in a zone
+/// that already has several weighs little. Here zone dz-a has 3 matching pods and dz-b 2:
+/// raw 4.16 -> 4 and 2.77 -> 3, normalised 75 and 100, x2 = 150 and 200. dz-b also carries a
+/// 3 CPU / 6Gi pod, so LeastAllocated gives 96 on dz-1 and 22 on dz-2 (BalancedAllocation 99
+/// on both): kube-scheduler totals dz-1 645 against dz-2 621 and picks dz-1.
+#[tokio::test]
+async fn soft_topology_spread_weighs_skew_like_kube_scheduler() {
+    let mut c = Cluster::start().await;
+    c.node(
+        "dz-1",
+        "4",
+        json!({"topology.kubernetes.io/zone": "dz-a"}),
+        json!([]),
+    )
+    .await;
+    c.node(
+        "dz-2",
+        "4",
+        json!({"topology.kubernetes.io/zone": "dz-b"}),
+        json!([]),
+    )
+    .await;
+    c.scheduler(capstan_scheduler::Config::default());
+    for (i, node) in ["dz-1", "dz-1", "dz-1", "dz-2", "dz-2"].iter().enumerate() {
+        let mut p = sized(&format!("dz-seed-{i}"), "10m", "16Mi", on(node));
+        p["metadata"]["labels"]["tier"] = json!("dz");
+        let name = c.pod(p).await;
+        assert_eq!(c.bound(&name).await, *node);
+    }
+    c.pod(sized("dz-filler", "3", "6Gi", on("dz-2"))).await;
+    assert_eq!(c.bound("dz-filler").await, "dz-2");
+    let mut p = sized(
+        "dz-new",
+        "100m",
+        "200Mi",
+        json!({"topologySpreadConstraints": [{"maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"tier": "dz"}}}]}),
+    );
+    p["metadata"]["labels"]["tier"] = json!("dz");
+    c.pod(p).await;
+    // Capstan scores spread 0 against 100 (x2): dz-1 495, dz-2 621, and picks dz-2.
+    assert_eq!(c.bound("dz-new").await, "dz-1");
     c.stop().await;
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Api, Client};
 use tokio::time::Instant;
 
@@ -76,13 +76,12 @@ pub async fn execute(
     host_ip: Ipv4Addr,
     action: Action,
 ) -> Completion {
-    let api: Api<Pod> = Api::namespaced(client, &view.namespace);
     let pp = patch_params();
     let result = match action {
         Action::Start(ip) => {
             let now = clock::now();
             let patch = status::running(&view, host_ip, ip, now);
-            api.patch_status(&view.name, &pp, &Patch::Strategic(patch))
+            patch_status(&client, &view, &pp, patch)
                 .await
                 .map(|_| Done::Started {
                     at: now,
@@ -91,18 +90,17 @@ pub async fn execute(
         }
         Action::Ready { ready, started } => {
             let patch = status::readiness(&view, ready, started, clock::now());
-            api.patch_status(&view.name, &pp, &Patch::Strategic(patch))
+            patch_status(&client, &view, &pp, patch)
                 .await
                 .map(|_| Done::Readied(ready))
         }
         Action::Finish { code, started } => {
             let patch = status::finished(&view, code, started, clock::now());
-            api.patch_status(&view.name, &pp, &Patch::Strategic(patch))
+            patch_status(&client, &view, &pp, patch)
                 .await
                 .map(|_| Done::Finished)
         }
-        Action::Reject => api
-            .patch_status(&view.name, &pp, &Patch::Strategic(status::rejected(&view)))
+        Action::Reject => patch_status(&client, &view, &pp, status::rejected(&view))
             .await
             .map(|_| Done::Rejected),
         Action::Delete => {
@@ -115,8 +113,27 @@ pub async fn execute(
                 }),
                 ..DeleteParams::default()
             };
-            api.delete(&view.name, &dp).await.map(|_| Done::Deleted)
+            Api::<Pod>::namespaced(client, &view.namespace)
+                .delete(&view.name, &dp)
+                .await
+                .map(|_| Done::Deleted)
         }
     };
     (view.uid, result)
+}
+
+/// A strategic-merge PATCH of `pods/NAME/status` whose answer is not decoded: a hollow node
+/// never reads it, and decoding every updated pod was a quarter of the CPU of a process
+/// running 5,000 hollow nodes.
+async fn patch_status(
+    client: &Client,
+    view: &PodView,
+    pp: &PatchParams,
+    patch: serde_json::Value,
+) -> Result<(), kube::Error> {
+    let url = <Pod as kube::Resource>::url_path(&(), Some(&view.namespace));
+    let request = kube::core::Request::new(url)
+        .patch_subresource("status", &view.name, pp, &Patch::Strategic(patch))
+        .map_err(kube::Error::BuildRequest)?;
+    client.request_text(request).await.map(|_| ())
 }

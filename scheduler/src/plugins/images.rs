@@ -22,8 +22,10 @@ fn normalized(image: &str) -> String {
 /// (keyed by normalized image name).
 pub fn score(pod: &PodInfo, node: &NodeInfo, spread: &dyn Fn(&str) -> f64) -> i64 {
     let Some(spec) = &pod.pod.spec else { return 0 };
+    let inits = spec.init_containers.as_deref().unwrap_or_default();
     let mut sum: f64 = 0.0;
-    for c in &spec.containers {
+    // Init containers' images count as kube-scheduler counts them, threshold included.
+    for c in inits.iter().chain(&spec.containers) {
         let Some(image) = &c.image else { continue };
         let name = normalized(image);
         let size = node
@@ -34,7 +36,7 @@ pub fn score(pod: &PodInfo, node: &NodeInfo, spread: &dyn Fn(&str) -> f64) -> i6
             .unwrap_or(0);
         sum += size as f64 * spread(&name);
     }
-    let max = MAX_THRESHOLD_PER_CONTAINER * spec.containers.len().max(1) as i64;
+    let max = MAX_THRESHOLD_PER_CONTAINER * (inits.len() + spec.containers.len()).max(1) as i64;
     let clamped = (sum as i64).clamp(MIN_THRESHOLD, max);
     100 * (clamped - MIN_THRESHOLD) / (max - MIN_THRESHOLD).max(1)
 }

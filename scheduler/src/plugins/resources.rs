@@ -48,9 +48,14 @@ pub fn least_allocated(pod: &PodInfo, node: &NodeInfo) -> i64 {
     (((1.0 - cpu) + (1.0 - mem)) / 2.0 * 100.0) as i64
 }
 
-/// 0–100: CPU and memory used in similar proportions scores higher.
+/// 0–100: CPU and memory used in similar proportions scores higher. Unlike LeastAllocated it
+/// reads the actual requests, without the defaults assumed for containers that set none
+/// (kube-scheduler's `useRequested`).
 pub fn balanced_allocation(pod: &PodInfo, node: &NodeInfo) -> i64 {
-    let (cpu, mem) = fractions(pod, node);
+    let used = &node.requested;
+    let req = &pod.requests;
+    let cpu = ((used.cpu + req.cpu) as f64 / node.allocatable.cpu.max(1) as f64).min(1.0);
+    let mem = ((used.memory + req.memory) as f64 / node.allocatable.memory.max(1) as f64).min(1.0);
     let mean = (cpu + mem) / 2.0;
     let std = (((cpu - mean).powi(2) + (mem - mean).powi(2)) / 2.0).sqrt();
     ((1.0 - std) * 100.0) as i64

@@ -218,11 +218,111 @@ pub fn filter(state: &State, node: &NodeInfo) -> Option<&'static str> {
     None
 }
 
-/// Raw score: matching pods already in the node's domains (fewer is better).
-pub fn raw_score(state: &State, node: &NodeInfo) -> Option<i64> {
-    let mut sum = 0;
-    for c in state.constraints.iter().filter(|c| !c.hard) {
-        sum += c.counts.get(node.label(&c.key)?).copied().unwrap_or(0);
+/// ScheduleAnyway scores of the feasible nodes, weighed as kube-scheduler does: per soft
+/// constraint, the matching pods in the node's domain times ln(domains + 2) — domains counted
+/// among the scored nodes — plus maxSkew − 1 (so a skew within maxSkew matters little),
+/// summed and rounded. Nodes lacking a constraint's key score 0; the others are scaled to
+/// `100 × (max + min − s) / max`, the least crowded getting the most.
+pub fn scores(state: &State, feasible: &[&NodeInfo]) -> Vec<i64> {
+    let soft: Vec<&Constraint> = state.constraints.iter().filter(|c| !c.hard).collect();
+    let scored: Vec<bool> = feasible
+        .iter()
+        .map(|n| soft.iter().all(|c| n.label(&c.key).is_some()))
+        .collect();
+    let weights: Vec<f64> = soft
+        .iter()
+        .map(|c| {
+            let mut domains: Vec<&str> = feasible
+                .iter()
+                .zip(&scored)
+                .filter(|(_, s)| **s)
+                .filter_map(|(n, _)| n.label(&c.key))
+                .collect();
+            domains.sort_unstable();
+            domains.dedup();
+            ((domains.len() + 2) as f64).ln()
+        })
+        .collect();
+    let raw: Vec<Option<i64>> = feasible
+        .iter()
+        .zip(&scored)
+        .map(|(node, scored)| {
+            if !*scored {
+                return None;
+            }
+            let mut sum = 0.0;
+            for (c, w) in soft.iter().zip(&weights) {
+                let count = node
+                    .label(&c.key)
+                    .and_then(|v| c.counts.get(v))
+                    .copied()
+                    .unwrap_or(0);
+                sum += count as f64 * w + (c.max_skew - 1) as f64;
+            }
+            Some(sum.round() as i64)
+        })
+        .collect();
+    let present = raw.iter().flatten();
+    let min = present.clone().copied().min().unwrap_or(0);
+    let max = present.copied().max().unwrap_or(0);
+    raw.iter()
+        .map(|r| match r {
+            None => 0,
+            Some(_) if max == 0 => 100,
+            Some(s) => 100 * (max + min - s) / max,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Node;
+    use serde_json::json;
+
+    fn node(name: &str, zone: Option<&str>) -> NodeInfo {
+        let mut labels = json!({"kubernetes.io/hostname": name});
+        if let Some(z) = zone {
+            labels["topology.kubernetes.io/zone"] = json!(z);
+        }
+        let n: Node = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}}))
+            .expect("node");
+        NodeInfo::new(Arc::new(n))
     }
-    Some(sum)
+
+    fn soft_zone(counts: &[(&str, i64)], max_skew: i64) -> State {
+        State {
+            constraints: vec![Constraint {
+                key: "topology.kubernetes.io/zone".into(),
+                max_skew,
+                hard: false,
+                counts: Arc::new(counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+                min: 0,
+                self_match: 1,
+            }],
+        }
+    }
+
+    #[test]
+    fn scores_weigh_counts_by_domain_count_like_kube_scheduler() {
+        let (a, b, bare) = (
+            node("a", Some("za")),
+            node("b", Some("zb")),
+            node("c", None),
+        );
+        let feasible = [&a, &b, &bare];
+        // Two domains: weight ln 4; raw 3·1.386 = 4.16 → 4 and 2·1.386 = 2.77 → 3;
+        // scaled 100·(4+3−4)/4 = 75 and 100·(4+3−3)/4 = 100; the unlabelled node 0.
+        assert_eq!(
+            scores(&soft_zone(&[("za", 3), ("zb", 2)], 1), &feasible),
+            vec![75, 100, 0]
+        );
+        // maxSkew 3 adds 2 to each raw score and waters the difference down: 6 and 5.
+        assert_eq!(
+            scores(&soft_zone(&[("za", 3), ("zb", 2)], 3), &feasible),
+            vec![83, 100, 0]
+        );
+        // Nobody matches anywhere: every labelled node gets the full score.
+        assert_eq!(scores(&soft_zone(&[], 1), &feasible), vec![100, 100, 0]);
+    }
 }
