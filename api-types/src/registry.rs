@@ -2,6 +2,7 @@
 //! scope, short names, categories and subresources, plus hooks to the typed `k8s-openapi` struct
 //! (schema for OpenAPI, typed decode to catch wrong field types).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use k8s_openapi::api::{
@@ -251,18 +252,31 @@ pub fn registry() -> &'static [ResourceInfo] {
     })
 }
 
+type ByName = HashMap<(&'static str, &'static str, &'static str), &'static ResourceInfo>;
+
+/// Lookups by (group, version, plural) and by (group, version, kind); every request does one.
+fn indexes() -> &'static (ByName, ByName) {
+    static INDEXES: OnceLock<(ByName, ByName)> = OnceLock::new();
+    INDEXES.get_or_init(|| {
+        let mut by_plural = HashMap::new();
+        let mut by_kind = HashMap::new();
+        for r in registry() {
+            by_plural.entry((r.group, r.version, r.plural)).or_insert(r);
+            by_kind.entry((r.group, r.version, r.kind)).or_insert(r);
+        }
+        (by_plural, by_kind)
+    })
+}
+
 /// Look a resource up by group, version and plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    registry()
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+    indexes().0.get(&(group, version, plural)).copied()
 }
 
 /// Look a resource up by apiVersion and kind.
 pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    registry()
-        .iter()
-        .find(|r| r.kind == kind && r.api_version() == api_version)
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    indexes().1.get(&(group, version, kind)).copied()
 }
 
 /// Group-versions served, core first, in a stable order.

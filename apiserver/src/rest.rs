@@ -388,12 +388,13 @@ impl Api {
             return Ok(());
         };
         let key = ns_res.key(None, ns);
+        // The cached selector view carries status.phase (a namespace's selectable field).
         let cached = self
             .cache
             .resource(ns_res)
-            .and_then(|c| c.read().objects.get(&key).map(|o| o.value()));
+            .and_then(|c| c.read().objects.get(&key).map(|o| o.view.clone()));
         let nsobj = match cached {
-            Some(v) => v,
+            Some(view) => view,
             None => match self.store.get(&key).await? {
                 Some(kv) => decode_kv(&kv)?,
                 None => return Err(not_found(ns_res, ns)),
@@ -832,28 +833,33 @@ impl Api {
         }
         match subresource {
             Some("status") => {
-                // Only status changes: spec and metadata come from the current object.
-                let status = new.as_object_mut().and_then(|m| m.remove("status"));
-                let managed = new
-                    .get_mut("metadata")
-                    .and_then(Value::as_object_mut)
-                    .and_then(|m| m.remove("managedFields"));
-                let mut merged = match current {
-                    Value::Object(m) => Value::Object(
-                        m.iter()
-                            .filter(|(k, _)| *k != "status")
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    ),
-                    other => other.clone(),
-                };
-                if let (Some(m), Some(s)) = (merged.as_object_mut(), status) {
-                    m.insert("status".into(), s);
+                // Only status (and managedFields) change: everything else comes from the
+                // current object. The patched copy already equals it nearly everywhere, so only
+                // what differs is copied back instead of cloning the whole object.
+                if let (Value::Object(n), Value::Object(c)) = (&mut *new, current) {
+                    n.retain(|k, _| k == "status" || c.contains_key(k));
+                    for (k, cv) in c {
+                        if k == "status" {
+                            continue;
+                        }
+                        if k == "metadata"
+                            && let (Some(Value::Object(nm)), Value::Object(cm)) =
+                                (n.get_mut("metadata"), cv)
+                        {
+                            let own_fields = nm.contains_key("managedFields");
+                            nm.retain(|mk, _| mk == "managedFields" || cm.contains_key(mk));
+                            for (mk, mv) in cm {
+                                if !(mk == "managedFields" && own_fields) {
+                                    copy_back(nm, mk, mv);
+                                }
+                            }
+                            continue;
+                        }
+                        copy_back(n, k, cv);
+                    }
+                } else {
+                    *new = current.clone();
                 }
-                if let Some(mf) = managed {
-                    meta_mut(&mut merged).insert("managedFields".into(), mf);
-                }
-                *new = merged;
             }
             // A binding sets spec.nodeName and a status condition together.
             Some("binding") => {}
@@ -1108,4 +1114,15 @@ pub struct Mutation {
     /// Record managedFields for this write (false when server-side apply already did).
     pub track_fields: bool,
     pub warnings: Vec<String>,
+}
+
+/// Makes `map[key]` equal `value`, cloning only when it differs.
+fn copy_back(map: &mut serde_json::Map<String, Value>, key: &str, value: &Value) {
+    match map.get_mut(key) {
+        Some(v) if v == value => {}
+        Some(v) => *v = value.clone(),
+        None => {
+            map.insert(key.to_string(), value.clone());
+        }
+    }
 }
