@@ -491,6 +491,12 @@ impl Api {
         })
     }
 
+    /// A patch result names the namespace it came from (or none for cluster-scoped objects).
+    fn check_patched_identity(r: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+        let ns = object::meta_str(obj, "namespace").map(str::to_string);
+        Self::check_identity(r, ns.as_deref().or(r.namespaced.then_some("")), obj)
+    }
+
     /// Identity and field checks for an object produced by a patch, as for a PUT body.
     pub fn check_patched(
         &self,
@@ -499,8 +505,7 @@ impl Api {
         mode: FieldValidation,
         warnings: &mut Vec<String>,
     ) -> ApiResult<Value> {
-        let ns = object::meta_str(&obj, "namespace").map(str::to_string);
-        Self::check_identity(r, ns.as_deref().or(r.namespaced.then_some("")), &mut obj)?;
+        Self::check_patched_identity(r, &mut obj)?;
         self.decode_typed(r, obj, mode, warnings)
     }
 
@@ -514,8 +519,7 @@ impl Api {
         mode: FieldValidation,
         warnings: &mut Vec<String>,
     ) -> ApiResult<Value> {
-        let ns = object::meta_str(&obj, "namespace").map(str::to_string);
-        Self::check_identity(r, ns.as_deref().or(r.namespaced.then_some("")), &mut obj)?;
+        Self::check_patched_identity(r, &mut obj)?;
         let Some(top) = obj.as_object_mut() else {
             return self.decode_typed(r, obj, mode, warnings);
         };

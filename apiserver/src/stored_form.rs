@@ -113,14 +113,14 @@ fn map_eq_except(
 /// slow path).
 pub fn with_resource_version(stored: &[u8], revision: i64) -> Option<Vec<u8>> {
     let mut scan = Scanner { s: stored, i: 0 };
-    scan.expect(b'{')?;
+    scan.eat(b'{')?;
     loop {
         scan.skip_ws();
         if scan.peek()? == b'}' {
             return None;
         }
         let key = scan.string()?;
-        scan.expect(b':')?;
+        scan.eat(b':')?;
         scan.skip_ws();
         if &stored[key] == b"metadata" && scan.peek()? == b'{' {
             let open = scan.i + 1;
@@ -169,7 +169,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> Option<()> {
+    fn eat(&mut self, c: u8) -> Option<()> {
         self.skip_ws();
         (self.next()? == c).then_some(())
     }
@@ -239,7 +239,7 @@ impl Scanner<'_> {
             if &self.s[key] == b"resourceVersion" {
                 return None;
             }
-            self.expect(b':')?;
+            self.eat(b':')?;
             self.value()?;
             self.skip_ws();
             match self.next()? {
