@@ -12,9 +12,10 @@ build:
 run: build images
 	$(TARGET_DIR)/debug/capstan up --data-dir $(DATA_DIR) --port $(PORT)
 
-# One build of every target, then every test against the binaries it produced.
+# One build of the binaries and tests, then every test against the binaries it produced.
+# Benchmarks are compiled (not linked) by `make lint`'s clippy and built by `make bench`.
 test: images
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace --bins --tests
 	CAPSTAN_BIN_DIR=$(TARGET_DIR)/debug $(CARGO) test --workspace
 
 lint:
