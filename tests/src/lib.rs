@@ -151,6 +151,25 @@ impl LineReader {
     }
 }
 
+impl LineReader {
+    /// The child's stdin, when `cmd` piped it (once).
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    /// The child's exit code once it has exited, waited for at most `timeout`.
+    pub fn exit_code(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
 impl Drop for LineReader {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -234,22 +234,43 @@ fn pod_commands_against_a_running_cluster() {
     let cat = cat.wait_with_output().expect("exec -i ends");
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "through stdin\n");
     // -it under a pseudo-terminal (util-linux `script`): the remote side gets a TTY, the
-    // local one goes raw and is restored, and the exit code still comes through.
+    // local one goes raw and is restored, a resize of the local terminal (SIGWINCH) reaches
+    // the remote one, and the exit code still comes through. The resize waits for a marker
+    // file the test creates once the remote command runs, so it cannot precede the session.
     if on_path("script") {
         let kubeconfig = dir.join("kubeconfig");
+        let marker = dir.join("resize-now");
         let line = format!(
-            "{} --kubeconfig {} exec -it {pod} -c main -- sh -c '[ -t 0 ] && [ -t 1 ] && echo terminal-ok; stty size; exit 4'",
-            bin("capstan").display(),
-            kubeconfig.display()
+            "(while [ ! -e {marker} ]; do sleep 0.1; done; stty cols 123 rows 45 </dev/tty) & \
+             exec {capstan} --kubeconfig {kubeconfig} exec -it {pod} -c main -- \
+             sh -c '[ -t 0 ] && [ -t 1 ] && echo terminal-ok; read x; stty size; exit 4'",
+            marker = marker.display(),
+            capstan = bin("capstan").display(),
+            kubeconfig = kubeconfig.display()
         );
-        let tty = Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("script runs");
-        let shown = String::from_utf8_lossy(&tty.stdout).to_string();
-        assert!(shown.contains("terminal-ok"), "{shown}");
-        assert_eq!(tty.status.code(), Some(4), "{shown}");
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut tty = LineReader::spawn(cmd);
+        let mut input = tty.take_stdin().expect("piped stdin");
+        let mut shown = Vec::new();
+        while !shown.iter().any(|l: &String| l.contains("terminal-ok")) {
+            shown.push(tty.line(Duration::from_secs(20), "terminal-ok from exec -it"));
+        }
+        std::fs::write(&marker, "").expect("marker");
+        // The resize is applied within ~0.1 s; the remote then reads a line and prints its size.
+        std::thread::sleep(Duration::from_secs(1));
+        input.write_all(b"go\r").expect("type a line");
+        while let Some(l) = tty.next_line(Duration::from_secs(20)) {
+            shown.push(l);
+        }
+        let shown = shown.join("\n");
+        assert!(
+            shown.lines().any(|l| l.trim() == "45 123"),
+            "the remote terminal did not follow the resize: {shown}"
+        );
+        assert_eq!(tty.exit_code(Duration::from_secs(10)), Some(4), "{shown}");
     } else {
         assert_ne!(
             std::env::var("CI").as_deref(),

@@ -70,11 +70,8 @@ pub async fn run(target: &Target, args: &ExecArgs) -> Result<i32, CliError> {
     } else {
         None
     };
-    if tty
-        && let Some(mut sizes) = proc.terminal_size()
-        && let Some((width, height)) = terminal::size()
-    {
-        let _ = sizes.send(TerminalSize { width, height }).await;
+    if tty && let Some(sizes) = proc.terminal_size() {
+        tokio::spawn(follow_terminal_size(sizes));
     }
     let status = proc.take_status();
     let mut tasks = Vec::new();
@@ -115,6 +112,25 @@ pub async fn run(target: &Target, args: &ExecArgs) -> Result<i32, CliError> {
     }
     joined.map_err(|e| CliError::Input(format!("exec in pod/{name}: {e}")))?;
     Ok(0)
+}
+
+/// Sends the local terminal's size now and again whenever it changes (SIGWINCH), so full-screen
+/// programs in the container redraw to fit; ends with the session.
+async fn follow_terminal_size(mut sizes: futures::channel::mpsc::Sender<TerminalSize>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Installed before the first size is read: a resize in between still arrives.
+    let mut changes = signal(SignalKind::window_change()).ok();
+    loop {
+        if let Some((width, height)) = terminal::size()
+            && sizes.send(TerminalSize { width, height }).await.is_err()
+        {
+            return;
+        }
+        let Some(c) = changes.as_mut() else { return };
+        if c.recv().await.is_none() {
+            return;
+        }
+    }
 }
 
 /// Copies a remote stream to a local one as bytes arrive (a TTY's output is unbuffered).
