@@ -43,6 +43,8 @@ pub struct Cache {
     /// How many nodes hold each image (ImageLocality's spread), kept as nodes change so a
     /// scheduling cycle never walks every node for it.
     image_nodes: crate::fasthash::FastMap<String, usize>,
+    /// Service and controller selectors for the system default spread constraints.
+    pub spread_defaults: crate::plugins::spread_defaults::SpreadDefaults,
 }
 
 /// What preemption needs of a PodDisruptionBudget.

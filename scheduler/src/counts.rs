@@ -327,12 +327,13 @@ mod tests {
             let slow = interpod::prepare(&p, &cache.nodes, cache.affinity_pods(), &cache.ns_labels)
                 .expect("valid");
             assert_eq!(fast.summary(), slow.summary(), "interpod for {}", p.key);
-            let m = spread::matchers(&p).expect("indexable constraints");
+            let list = spread::own(&p);
+            let m = spread::matchers(&p, list).expect("indexable constraints");
             assert!(cache.ensure_index(&m));
-            let fast = spread::prepare_indexed(&p, &cache.index)
+            let fast = spread::prepare_indexed(&p, list, &cache.index)
                 .expect("index answers")
                 .expect("valid");
-            let slow = spread::prepare(&p, &cache.nodes).expect("valid");
+            let slow = spread::prepare(&p, list, &cache.nodes).expect("valid");
             assert_eq!(fast.summary(), slow.summary(), "spread for {}", p.key);
         }
     }

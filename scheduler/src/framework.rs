@@ -77,12 +77,21 @@ pub fn prepare(cache: &mut Cache, pod: &PodInfo) -> Result<CycleState, FitError>
         interpod::prepare(pod, &cache.nodes, cache.affinity_pods(), &cache.ns_labels)
     })
     .map_err(|e| FitError::invalid(n, format!("pod affinity is invalid: {e}")))?;
-    let spread = match spread::matchers(pod).filter(|_| !self_placed) {
-        Some(m) if cache.ensure_index(&m) => spread::prepare_indexed(pod, &cache.index),
+    let defaults;
+    let (list, system_defaulted) = match spread::own(pod) {
+        [] => {
+            defaults = cache.spread_defaults.constraints(pod);
+            (defaults.as_slice(), true)
+        }
+        own => (own, false),
+    };
+    let mut spread = match spread::matchers(pod, list).filter(|_| !self_placed) {
+        Some(m) if cache.ensure_index(&m) => spread::prepare_indexed(pod, list, &cache.index),
         _ => None,
     }
-    .unwrap_or_else(|| spread::prepare(pod, &cache.nodes))
+    .unwrap_or_else(|| spread::prepare(pod, list, &cache.nodes))
     .map_err(|e| FitError::invalid(n, format!("topology spread constraint is invalid: {e}")))?;
+    spread.system_defaulted = system_defaulted;
     let volumes = cache.volumes.for_pod(pod);
     Ok(CycleState {
         interpod,

@@ -10,11 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Binding, Namespace, Node, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+    Service,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -25,6 +27,7 @@ use crate::events::Recorder;
 use crate::framework::{self, FitError};
 use crate::leader::Elector;
 use crate::model::PodInfo;
+use crate::plugins::spread_defaults::Controller;
 use crate::preemption;
 use crate::queue::Queue;
 
@@ -192,6 +195,39 @@ where
     SchedulerError::WatchEnded(name)
 }
 
+/// Follows one kind of workload controller, keeping only its selector for default spreading.
+fn follow_controller<K>(
+    shared: &Arc<Shared>,
+    name: &'static str,
+    ready: tokio_watch::Sender<bool>,
+    kind: Controller,
+    selector: fn(K) -> Option<LabelSelector>,
+) -> impl Future<Output = SchedulerError> + use<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    let s = shared.clone();
+    let s2 = shared.clone();
+    follow(
+        Api::<K>::all(shared.client.clone()),
+        name,
+        ready,
+        move |o: K| {
+            let ns = o.meta().namespace.clone().unwrap_or_default();
+            let n = o.meta().name.clone().unwrap_or_default();
+            s.cache()
+                .spread_defaults
+                .upsert_controller(kind, &ns, &n, selector(o));
+        },
+        move |ns, n| s2.cache().spread_defaults.remove_controller(kind, ns, n),
+    )
+}
+
 /// The scheduler never reads managedFields; dropping them halves what the cache holds.
 fn strip<K: kube::Resource>(mut o: K) -> K {
     o.meta_mut().managed_fields = None;
@@ -318,9 +354,40 @@ pub async fn run(
         move |n| s.cache().upsert_namespace(&n),
         move |_, name| s2.cache().remove_namespace(name),
     );
+    // Selectors for the system default spread constraints (scores only: no requeue).
+    let s = shared.clone();
+    let s2 = shared.clone();
+    let (services_ready, mut services_rx) = tokio_watch::channel(false);
+    let services = follow(
+        Api::<Service>::all(client.clone()),
+        "services",
+        services_ready,
+        move |svc| s.cache().spread_defaults.upsert_service(&svc),
+        move |ns, name| s2.cache().spread_defaults.remove_service(ns, name),
+    );
+    let (replicasets_ready, mut replicasets_rx) = tokio_watch::channel(false);
+    let replicasets = follow_controller(
+        &shared,
+        "replicasets",
+        replicasets_ready,
+        Controller::ReplicaSet,
+        |rs: ReplicaSet| rs.spec.map(|s| s.selector),
+    );
+    let (statefulsets_ready, mut statefulsets_rx) = tokio_watch::channel(false);
+    let statefulsets = follow_controller(
+        &shared,
+        "statefulsets",
+        statefulsets_ready,
+        Controller::StatefulSet,
+        |ss: StatefulSet| ss.spec.map(|s| s.selector),
+    );
     let scheduling = async {
         let _ = nodes_rx.wait_for(|r| *r).await;
         let _ = pods_rx.wait_for(|r| *r).await;
+        // Without these, the first pods of a Deployment would miss their default spreading.
+        let _ = services_rx.wait_for(|r| *r).await;
+        let _ = replicasets_rx.wait_for(|r| *r).await;
+        let _ = statefulsets_rx.wait_for(|r| *r).await;
         tracing::info!("caches synced; scheduling");
         let mut cycles: u64 = 0;
         loop {
@@ -346,7 +413,13 @@ pub async fn run(
     let pdbs = tokio::spawn(pdbs);
     let claims = tokio::spawn(claims);
     let volumes = tokio::spawn(volumes);
+    let services = tokio::spawn(services);
+    let replicasets = tokio::spawn(replicasets);
+    let statefulsets = tokio::spawn(statefulsets);
     let abort = [
+        services.abort_handle(),
+        replicasets.abort_handle(),
+        statefulsets.abort_handle(),
         nodes.abort_handle(),
         pods.abort_handle(),
         namespaces.abort_handle(),
@@ -365,6 +438,9 @@ pub async fn run(
         e = pdbs => Err(ended(e, "poddisruptionbudgets")),
         e = claims => Err(ended(e, "persistentvolumeclaims")),
         e = volumes => Err(ended(e, "persistentvolumes")),
+        e = services => Err(ended(e, "services")),
+        e = replicasets => Err(ended(e, "replicasets")),
+        e = statefulsets => Err(ended(e, "statefulsets")),
         _ = scheduling => Ok(()),
         r = lost => r,
         _ = &mut shutdown => Ok(()),

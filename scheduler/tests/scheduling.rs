@@ -650,6 +650,83 @@ async fn soft_topology_spread_weighs_skew_like_kube_scheduler() {
     c.stop().await;
 }
 
+/// Two zones, one node each; three `app=web` pods sit on dz-1 and a 3 CPU / 6Gi filler on dz-2,
+/// so LeastAllocated prefers dz-1 (96 against 22) for a 100m / 200Mi pod. kube-scheduler's
+/// system default spreading applies to a pod that a Service or its controller selects: with
+/// hostname (maxSkew 3) and zone (maxSkew 5) both 3 against 0, raw 3·ln 4 + 2 + 3·ln 4 + 4 =
+/// 14 against 6, normalised 42 and 100, ×2 = 84 and 200: dz-2 wins 321 to 279. A pod that
+/// nothing selects gets no default constraints and goes to dz-1.
+async fn default_spread_case(select: &str) {
+    let mut c = Cluster::start().await;
+    for (node, zone) in [("dz-1", "dz-a"), ("dz-2", "dz-b")] {
+        c.node(
+            node,
+            "4",
+            json!({"topology.kubernetes.io/zone": zone}),
+            json!([]),
+        )
+        .await;
+    }
+    let labels = json!({"app": "web", "pod-template-hash": "h1"});
+    if select == "service" {
+        c.kubectl(
+            &["apply", "-f", "-"],
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
+        )
+        .await;
+    } else {
+        c.kubectl(
+            &["apply", "-f", "-"],
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-h1, namespace: default}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: web, pod-template-hash: h1}}\n  template:\n    metadata: {labels: {app: web, pod-template-hash: h1}}\n    spec: {containers: [{name: c, image: busybox}]}\n",
+        )
+        .await;
+    }
+    let rs_uid =
+        Api::<k8s_openapi::api::apps::v1::ReplicaSet>::namespaced(c.client.clone(), "default")
+            .get_opt("web-h1")
+            .await
+            .expect("get replicaset")
+            .and_then(|rs| rs.metadata.uid);
+    let web = |name: &str, extra: Value| {
+        let mut p = sized(name, "10m", "16Mi", extra);
+        p["metadata"]["labels"] = labels.clone();
+        if let Some(uid) = &rs_uid {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
+                "kind": "ReplicaSet", "name": "web-h1", "uid": uid, "controller": true}]);
+        }
+        p
+    };
+    c.scheduler(capstan_scheduler::Config::default());
+    for i in 0..3 {
+        let name = c.pod(web(&format!("seed-{i}"), on("dz-1"))).await;
+        assert_eq!(c.bound(&name).await, "dz-1");
+    }
+    let mut filler = sized("filler", "3", "6Gi", on("dz-2"));
+    filler["metadata"]["labels"] = json!({"role": "filler"});
+    c.pod(filler).await;
+    assert_eq!(c.bound("filler").await, "dz-2");
+    let mut new = web("web-new", json!({}));
+    new["spec"]["containers"][0]["resources"]["requests"] =
+        json!({"cpu": "100m", "memory": "200Mi"});
+    c.pod(new).await;
+    assert_eq!(c.bound("web-new").await, "dz-2", "selected by a {select}");
+    let mut lone = sized("lone", "100m", "200Mi", json!({}));
+    lone["metadata"]["labels"] = json!({"app": "lone"});
+    c.pod(lone).await;
+    assert_eq!(c.bound("lone").await, "dz-1", "selected by nothing");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn pods_a_service_selects_are_spread_by_default() {
+    default_spread_case("service").await;
+}
+
+#[tokio::test]
+async fn pods_of_a_replicaset_are_spread_by_default() {
+    default_spread_case("replicaset").await;
+}
+
 #[tokio::test]
 async fn higher_priority_pods_preempt_lower_priority_ones() {
     let mut c = Cluster::start().await;

@@ -8,5 +8,6 @@ pub mod ports;
 pub mod resources;
 pub mod selector;
 pub mod spread;
+pub mod spread_defaults;
 pub mod taints;
 pub mod volumes;

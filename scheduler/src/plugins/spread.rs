@@ -25,6 +25,9 @@ struct Constraint {
 #[derive(Default)]
 pub struct State {
     constraints: Vec<Constraint>,
+    /// The constraints are the system defaults: nodes lacking a topology key are still scored
+    /// (on the keys they have) instead of scoring 0, as kube-scheduler does.
+    pub system_defaulted: bool,
 }
 
 impl State {
@@ -53,7 +56,8 @@ fn effective_selector(
     Some(sel)
 }
 
-fn constraints(pod: &PodInfo) -> &[TopologySpreadConstraint] {
+/// The pod's own constraints.
+pub fn own(pod: &PodInfo) -> &[TopologySpreadConstraint] {
     pod.pod
         .spec
         .as_ref()
@@ -81,9 +85,8 @@ fn matcher(pod: &PodInfo, c: &TopologySpreadConstraint) -> Matcher {
 
 /// What the cache must count for this pod; `None` when some constraint's domains depend on the
 /// pod (node affinity or taints honoured), so the cycle scans.
-pub fn matchers(pod: &PodInfo) -> Option<Vec<Matcher>> {
-    constraints(pod)
-        .iter()
+pub fn matchers(pod: &PodInfo, list: &[TopologySpreadConstraint]) -> Option<Vec<Matcher>> {
+    list.iter()
         .map(|c| all_nodes_eligible(pod, c).then(|| matcher(pod, c)))
         .collect()
 }
@@ -91,10 +94,11 @@ pub fn matchers(pod: &PodInfo) -> Option<Vec<Matcher>> {
 /// The same answer as `prepare` from the cache's counts; `None` if the index lacks something.
 pub fn prepare_indexed(
     pod: &PodInfo,
+    list: &[TopologySpreadConstraint],
     index: &MatchIndex,
 ) -> Option<Result<State, InvalidSelector>> {
     let mut out = Vec::new();
-    for c in constraints(pod) {
+    for c in list {
         if !all_nodes_eligible(pod, c) {
             return None;
         }
@@ -125,13 +129,19 @@ pub fn prepare_indexed(
             min,
         });
     }
-    Some(Ok(State { constraints: out }))
+    Some(Ok(State {
+        constraints: out,
+        system_defaulted: false,
+    }))
 }
 
 /// Counts by scanning every node and its pods (the reference the index must equal; also used
 /// when the pod's node affinity or tolerations narrow the domains).
-pub fn prepare(pod: &PodInfo, nodes: &Nodes) -> Result<State, InvalidSelector> {
-    let list = constraints(pod);
+pub fn prepare(
+    pod: &PodInfo,
+    list: &[TopologySpreadConstraint],
+    nodes: &Nodes,
+) -> Result<State, InvalidSelector> {
     let mut constraints = Vec::new();
     for c in list {
         let selector = effective_selector(c, pod.labels());
@@ -175,7 +185,10 @@ pub fn prepare(pod: &PodInfo, nodes: &Nodes) -> Result<State, InvalidSelector> {
             min,
         });
     }
-    Ok(State { constraints })
+    Ok(State {
+        constraints,
+        system_defaulted: false,
+    })
 }
 
 /// One constraint as the filter sees it: key, max skew, hard, counts, min, self match.
@@ -221,13 +234,14 @@ pub fn filter(state: &State, node: &NodeInfo) -> Option<&'static str> {
 /// ScheduleAnyway scores of the feasible nodes, weighed as kube-scheduler does: per soft
 /// constraint, the matching pods in the node's domain times ln(domains + 2) — domains counted
 /// among the scored nodes — plus maxSkew − 1 (so a skew within maxSkew matters little),
-/// summed and rounded. Nodes lacking a constraint's key score 0; the others are scaled to
-/// `100 × (max + min − s) / max`, the least crowded getting the most.
+/// summed and rounded. Nodes lacking a constraint's key score 0 (with system defaults they
+/// are scored on the keys they have); the others are scaled to `100 × (max + min − s) / max`,
+/// the least crowded getting the most.
 pub fn scores(state: &State, feasible: &[&NodeInfo]) -> Vec<i64> {
     let soft: Vec<&Constraint> = state.constraints.iter().filter(|c| !c.hard).collect();
     let scored: Vec<bool> = feasible
         .iter()
-        .map(|n| soft.iter().all(|c| n.label(&c.key).is_some()))
+        .map(|n| state.system_defaulted || soft.iter().all(|c| n.label(&c.key).is_some()))
         .collect();
     let weights: Vec<f64> = soft
         .iter()
@@ -252,12 +266,10 @@ pub fn scores(state: &State, feasible: &[&NodeInfo]) -> Vec<i64> {
             }
             let mut sum = 0.0;
             for (c, w) in soft.iter().zip(&weights) {
-                let count = node
-                    .label(&c.key)
-                    .and_then(|v| c.counts.get(v))
-                    .copied()
-                    .unwrap_or(0);
-                sum += count as f64 * w + (c.max_skew - 1) as f64;
+                if let Some(value) = node.label(&c.key) {
+                    let count = c.counts.get(value).copied().unwrap_or(0);
+                    sum += count as f64 * w + (c.max_skew - 1) as f64;
+                }
             }
             Some(sum.round() as i64)
         })
@@ -290,17 +302,44 @@ mod tests {
         NodeInfo::new(Arc::new(n))
     }
 
+    fn soft(key: &str, max_skew: i64, counts: &[(&str, i64)]) -> Constraint {
+        Constraint {
+            key: key.into(),
+            max_skew,
+            hard: false,
+            counts: Arc::new(counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            min: 0,
+            self_match: 1,
+        }
+    }
+
     fn soft_zone(counts: &[(&str, i64)], max_skew: i64) -> State {
         State {
-            constraints: vec![Constraint {
-                key: "topology.kubernetes.io/zone".into(),
-                max_skew,
-                hard: false,
-                counts: Arc::new(counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
-                min: 0,
-                self_match: 1,
-            }],
+            constraints: vec![soft("topology.kubernetes.io/zone", max_skew, counts)],
+            system_defaulted: false,
         }
+    }
+
+    #[test]
+    fn system_defaults_also_score_nodes_missing_a_key() {
+        let (a, b, bare) = (
+            node("a", Some("za")),
+            node("b", Some("zb")),
+            node("c", None),
+        );
+        let mut state = State {
+            constraints: vec![
+                soft("kubernetes.io/hostname", 3, &[("a", 3)]),
+                soft("topology.kubernetes.io/zone", 5, &[("za", 3)]),
+            ],
+            system_defaulted: true,
+        };
+        // Hostname: 3 domains, ln 5; zone: 2, ln 4. Raw a 3·1.609 + 2 + 3·1.386 + 4 = 15,
+        // b 2 + 4 = 6, c (hostname only) 2; scaled 100·(15 + 2 − s)/15.
+        assert_eq!(scores(&state, &[&a, &b, &bare]), vec![13, 73, 100]);
+        // A pod's own constraints: the node without a zone scores 0 and is not a domain.
+        state.system_defaulted = false;
+        assert_eq!(scores(&state, &[&a, &b, &bare]), vec![42, 100, 0]);
     }
 
     #[test]
