@@ -246,13 +246,18 @@ pub fn score(cache: &Cache, pod: &PodInfo, feasible: &[&NodeInfo], state: &Cycle
             .collect(),
         W_LEAST,
     );
-    add(
-        feasible
-            .iter()
-            .map(|nd| resources::balanced_allocation(pod, nd))
-            .collect(),
-        W_BALANCED,
-    );
+    // Skipped for best-effort pods as kube-scheduler does since 1.33: their zero requests
+    // leave every node's balance as it is, so the score would only favour already-balanced
+    // (often already-crowded) nodes.
+    if pod.requests.cpu > 0 || pod.requests.memory > 0 {
+        add(
+            feasible
+                .iter()
+                .map(|nd| resources::balanced_allocation(pod, nd))
+                .collect(),
+            W_BALANCED,
+        );
+    }
     // No node reports images (hollow nodes, fresh clusters): the plugin adds nothing.
     if cache.image_spread("").is_some() {
         let lookup = |img: &str| cache.image_spread(img).unwrap_or(0.0);

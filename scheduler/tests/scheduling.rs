@@ -488,6 +488,13 @@ async fn score_rules_decide_placement() {
             .await;
         assert_eq!(c.bound(&name).await, "bal-even", "{name}");
     }
+    //    A best-effort pod (no requests) skips BalancedAllocation, as kube-scheduler 1.33
+    //    does: LeastAllocated, with the 100m/200Mi it assumes, gives bal-skewed 60 against 52
+    //    and decides (BalancedAllocation would have given bal-even 99 against 75).
+    let mut best_effort = basic("bal-best-effort", "0", case("balanced"));
+    best_effort["spec"]["containers"][0]["resources"] = json!({});
+    c.pod(best_effort).await;
+    assert_eq!(c.bound("bal-best-effort").await, "bal-skewed");
 
     // 4. Preferred InterPodAffinity (weight 100 normalised to 100 against 0, x2), each time
     //    against LeastAllocated.
