@@ -392,6 +392,38 @@ fn server_side_commands() {
     row_of("d-four", "the get -w row of a second added object");
     drop(watch);
 
+    // get -w with other printers: each object as that printer shows one, first the listed
+    // ones, then one per change (custom columns print their header once).
+    for (output, header, first_line, changed) in [
+        ("name", None, "configmap/a-one", "configmap/d-four"),
+        (
+            "custom-columns=NAME:.metadata.name,K:.data.k",
+            Some("NAME"),
+            "a-one",
+            "d-four   v3",
+        ),
+    ] {
+        let mut cmd = Command::new(bin("capstan"));
+        cmd.arg("--kubeconfig")
+            .arg(dir.join("kubeconfig"))
+            .args(["get", "cm", "-w", "-l", "set=x", "-o", output])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        let watch = LineReader::spawn(cmd);
+        if let Some(h) = header {
+            let line = watch.line(WATCH_LINE, "the custom-columns header");
+            assert!(line.starts_with(h), "{output}: {line:?}");
+        }
+        let initial: Vec<String> = (0..4)
+            .map(|_| watch.line(WATCH_LINE, "an initial get -w object"))
+            .collect();
+        assert!(initial[0].starts_with(first_line), "{output}: {initial:?}");
+        apply_cm("d-four", "set: x", if header.is_some() { "v3" } else { "v4" });
+        let line = watch.line(WATCH_LINE, "the object of a change");
+        assert!(line.starts_with(changed), "{output}: {line:?}");
+        drop(watch);
+    }
+
     // get -w --watch-only on a selector that matches nothing yet: no output until the first
     // event, then the header and its row.
     let mut cmd = Command::new(bin("capstan"));

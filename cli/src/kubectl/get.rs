@@ -1,7 +1,7 @@
 //! `capstan get TYPE[,TYPE…] [NAME…] | TYPE/NAME…`: server-side Tables by default (the
 //! server decides the columns, as for kubectl), `-o wide|yaml|json|name|jsonpath=…|
 //! jsonpath-file=…|custom-columns=…|custom-columns-file=…`, `-l`, `--field-selector`, `-A`,
-//! `--show-labels`, `--sort-by`, `--no-headers`, `-w`.
+//! `--show-labels`, `--sort-by`, `--no-headers`, `-w` (with every printer).
 
 use futures::StreamExt;
 use http::header::ACCEPT;
@@ -297,7 +297,34 @@ pub async fn run(target: &Target, args: &GetArgs) -> Result<String, CliError> {
     })
 }
 
-/// `-w`: the first answer (unless --watch-only), then a row per change, for as long as the
+/// One object as a watching printer shows it; `count` objects came before it.
+fn render_object(
+    printer: &Printer,
+    r: &Resource,
+    obj: &Value,
+    count: usize,
+    no_headers: bool,
+) -> Result<String, CliError> {
+    let input = |e: capstan_jsonpath::TemplateError| CliError::Input(e.to_string());
+    Ok(match printer {
+        Printer::Table { .. } => String::new(),
+        Printer::Name => {
+            r.display_name(obj["metadata"]["name"].as_str().unwrap_or_default()) + "\n"
+        }
+        Printer::Json => serde_json::to_string_pretty(obj).unwrap_or_default() + "\n",
+        Printer::Yaml => {
+            let sep = if count > 0 { "---\n" } else { "" };
+            format!("{sep}{}", serde_yaml::to_string(obj).unwrap_or_default())
+        }
+        Printer::JsonPath(t) => t.render(obj, true).map_err(input)?,
+        Printer::Columns(c) => c
+            .render(std::slice::from_ref(obj), no_headers || count > 0)
+            .map_err(input)?,
+    })
+}
+
+/// `-w`: the first answer (unless --watch-only), then a row (or, with another printer, the
+/// object) per change, for as long as the
 /// user wants: the server ends each watch after a while, so it is resumed from the last
 /// revision seen (and the list re-read when that revision is too old).
 #[allow(clippy::too_many_arguments)]
@@ -311,11 +338,7 @@ async fn watch(
     printer: &Printer,
     lp: &ListParams,
 ) -> Result<String, CliError> {
-    let Printer::Table { wide } = printer else {
-        return Err(CliError::Input(
-            "--watch is supported with the table output (default, -o wide) only".into(),
-        ));
-    };
+    let wide = matches!(printer, Printer::Table { wide: true });
     let names: Vec<String> = refs::parse(&args.objects)?
         .into_iter()
         .filter_map(|o| o.name)
@@ -327,7 +350,7 @@ async fn watch(
     }
 
     let opts = Options {
-        wide: *wide,
+        wide,
         with_namespace: args.all_namespaces && r.namespaced,
         show_labels: args.show_labels,
         no_headers: args.no_headers,
@@ -345,12 +368,29 @@ async fn watch(
         .unwrap_or_default()
         .to_string();
     let mut header_printed = args.no_headers;
-    if !args.watch_only {
+    // Objects printed so far by a non-table printer (YAML separates them, columns print
+    // their header once).
+    let mut printed = 0usize;
+    if !args.watch_only && as_table {
         let text = table::render(first, &opts, &mut widths);
         if !text.is_empty() {
             header_printed = true;
         }
         output::print(&text)?;
+    } else if !args.watch_only {
+        for res in first {
+            let items = match res["items"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![res.clone()],
+            };
+            for mut item in items {
+                // List items carry no apiVersion/kind; put them back as kubectl does.
+                item["apiVersion"] = Value::String(r.ar.api_version.clone());
+                item["kind"] = Value::String(r.ar.kind.clone());
+                output::print(&render_object(printer, r, &item, printed, args.no_headers)?)?;
+                printed += 1;
+            }
+        }
     }
     let ns = (r.namespaced && !args.all_namespaces).then_some(namespace);
     let mut wp = WatchParams::default();
@@ -405,6 +445,20 @@ async fn watch(
                 }
                 Err(_) => break,
             };
+            if !as_table {
+                if let Some(v) = table["metadata"]["resourceVersion"].as_str() {
+                    rv = v.to_string();
+                }
+                output::print(&render_object(
+                    printer,
+                    r,
+                    &table,
+                    printed,
+                    args.no_headers,
+                )?)?;
+                printed += 1;
+                continue;
+            }
             if let Some(v) = table["rows"][0]["object"]["metadata"]["resourceVersion"].as_str() {
                 rv = v.to_string();
             }
