@@ -837,9 +837,11 @@ impl Api {
         }
         match subresource {
             Some("status") => {
-                // Only status (and managedFields) change: everything else comes from the
-                // current object. The patched copy already equals it nearly everywhere, so only
-                // what differs is copied back instead of cloning the whole object.
+                // Status, managedFields and the user metadata the kind's status strategy allows
+                // change; everything else comes from the current object. The patched copy
+                // already equals it nearly everywhere, so only what differs is copied back
+                // instead of cloning the whole object.
+                let writable = status_writable_metadata(r);
                 if let (Value::Object(n), Value::Object(c)) = (&mut *new, current) {
                     n.retain(|k, _| k == "status" || c.contains_key(k));
                     for (k, cv) in c {
@@ -851,12 +853,19 @@ impl Api {
                                 (n.get_mut("metadata"), cv)
                         {
                             let own_fields = nm.contains_key("managedFields");
-                            nm.retain(|mk, _| mk == "managedFields" || cm.contains_key(mk));
+                            nm.retain(|mk, _| {
+                                mk == "managedFields"
+                                    || writable.contains(&mk.as_str())
+                                    || cm.contains_key(mk)
+                            });
                             for (mk, mv) in cm {
-                                if !(mk == "managedFields" && own_fields) {
+                                let kept = (mk == "managedFields" && own_fields)
+                                    || writable.contains(&mk.as_str());
+                                if !kept {
                                     copy_back(nm, mk, mv);
                                 }
                             }
+                            normalize_changed_metadata(nm, cm, writable)?;
                             continue;
                         }
                         copy_back(n, k, cv);
@@ -1121,6 +1130,49 @@ pub struct Mutation {
 }
 
 /// Makes `map[key]` equal `value`, cloning only when it differs.
+/// The metadata a write to the status subresource may change, as Kubernetes' status
+/// strategies allow: they reset spec, and Pods also their ownerReferences, Deployments their
+/// labels (the server-owned fields are reset for every write).
+fn status_writable_metadata(r: &ResourceInfo) -> &'static [&'static str] {
+    match (r.group, r.kind) {
+        ("", "Pod") => &["labels", "annotations", "finalizers"],
+        ("apps", "Deployment") => &["annotations", "finalizers", "ownerReferences"],
+        _ => &["labels", "annotations", "finalizers", "ownerReferences"],
+    }
+}
+
+/// A status patch is decoded only for its status (the rest used to be discarded); user
+/// metadata it changed is brought to its typed form here, or refused.
+fn normalize_changed_metadata(
+    new: &mut serde_json::Map<String, Value>,
+    current: &serde_json::Map<String, Value>,
+    writable: &[&str],
+) -> ApiResult<()> {
+    let changed: serde_json::Map<String, Value> = writable
+        .iter()
+        .filter(|k| new.get(**k) != current.get(**k))
+        .filter_map(|k| Some((k.to_string(), new.get(*k)?.clone())))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = changed.keys().cloned().collect();
+    let typed: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
+        serde_json::from_value(Value::Object(changed))
+            .map_err(|e| ApiError::bad_request(format!("metadata: {e}")))?;
+    if let Ok(Value::Object(normal)) = serde_json::to_value(typed) {
+        for k in keys {
+            match normal.get(&k) {
+                Some(v) => copy_back(new, &k, v),
+                None => {
+                    new.remove(&k);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn copy_back(map: &mut serde_json::Map<String, Value>, key: &str, value: &Value) {
     match map.get_mut(key) {
         Some(v) if v == value => {}

@@ -418,7 +418,11 @@ fn server_side_commands() {
             .map(|_| watch.line(WATCH_LINE, "an initial get -w object"))
             .collect();
         assert!(initial[0].starts_with(first_line), "{output}: {initial:?}");
-        apply_cm("d-four", "set: x", if header.is_some() { "v3" } else { "v4" });
+        apply_cm(
+            "d-four",
+            "set: x",
+            if header.is_some() { "v3" } else { "v4" },
+        );
         let line = watch.line(WATCH_LINE, "the object of a change");
         assert!(line.starts_with(changed), "{output}: {line:?}");
         drop(watch);

@@ -202,3 +202,77 @@ async fn odd_requests_get_clean_errors() {
     );
     t.stop().await;
 }
+
+/// Writes to `status` keep the user metadata they change, as Kubernetes' status strategies do,
+/// except what the kind resets (a Pod's ownerReferences, a Deployment's labels); spec never
+/// changes there, and bad metadata is refused.
+#[tokio::test]
+async fn status_writes_keep_the_metadata_kubernetes_keeps() {
+    let t = TestServer::start().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let (code, _) = post(
+        &t,
+        pods,
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "1"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let (code, pod) = patch(
+        &t,
+        &format!("{pods}/p/status"),
+        json!({"metadata": {"labels": {"a": "2"}, "annotations": {"note": "x"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o",
+                "uid": "u-1"}]},
+            "spec": {"activeDeadlineSeconds": 5},
+            "status": {"phase": "Running"}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{pod}");
+    assert_eq!(pod["metadata"]["labels"], json!({"a": "2"}));
+    assert_eq!(pod["metadata"]["annotations"], json!({"note": "x"}));
+    assert!(pod["metadata"]["ownerReferences"].is_null(), "{pod}");
+    assert!(pod["spec"]["activeDeadlineSeconds"].is_null(), "{pod}");
+    assert_eq!(pod["status"]["phase"], "Running");
+    let (_, stored) = t.raw("GET", &format!("{pods}/p"), None, b"").await;
+    assert_eq!(stored["metadata"]["labels"], json!({"a": "2"}));
+    let (code, status) = patch(
+        &t,
+        &format!("{pods}/p/status"),
+        json!({"metadata": {"labels": {"bad key!": "v"}}}),
+    )
+    .await;
+    assert_eq!(code, 422, "{status}");
+    let (code, status) = patch(
+        &t,
+        &format!("{pods}/p/status"),
+        json!({"metadata": {"annotations": {"n": 5}}}),
+    )
+    .await;
+    assert_eq!(code, 400, "{status}");
+    assert_eq!(status["kind"], "Status");
+
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    let (code, _) = post(
+        &t,
+        deployments,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "labels": {"a": "1"}},
+        "spec": {"selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let (code, d) = patch(
+        &t,
+        &format!("{deployments}/d/status"),
+        json!({"metadata": {"labels": {"a": "2"}, "annotations": {"note": "y"}},
+            "status": {"replicas": 0}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{d}");
+    assert_eq!(d["metadata"]["labels"], json!({"a": "1"}));
+    assert_eq!(d["metadata"]["annotations"], json!({"note": "y"}));
+    t.stop().await;
+}
